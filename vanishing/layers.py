@@ -1,0 +1,360 @@
+"""Layers: the building blocks of every network in the course.
+
+The shared interface
+--------------------
+Every layer has
+
+* ``forward(x) -> out``: computes the output and keeps what ``backward`` needs
+  in ``self.cache`` (a dict with named entries, never a positional tuple);
+* ``backward(dout) -> dx``: given dL/d(out), fills ``self.grads`` (same keys as
+  ``self.params``) and returns dL/dx;
+* ``params``: name -> array of learnable parameters, updated in place by the
+  optimizers in :mod:`vanishing.optim`;
+* ``grads``: name -> array, the gradients of the last ``backward``;
+* ``buffers``: name -> array of state that is not learned (BatchNorm's running
+  statistics);
+* ``train()`` / ``eval()``: switch the mode (``self.training``); only layers
+  that behave differently (BatchNorm, RReLU) look at it.
+
+Shapes: a batch is ``(N, D)``: N examples, D features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import _validate as check
+
+
+class Layer:
+    """Base class: no parameters, identity forward and backward."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.cache: dict[str, Any] = {}
+        self.training: bool = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def train(self) -> Layer:
+        """Switch to training mode; returns the layer."""
+        self.training = True
+        return self
+
+    def eval(self) -> Layer:
+        """Switch to evaluation mode; returns the layer."""
+        self.training = False
+        return self
+
+    def zero_grads(self) -> None:
+        for g in self.grads.values():
+            g.fill(0)
+
+    def _init_grads(self) -> None:
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def _check_input(self, x: np.ndarray, features: int | None, name: str = "x") -> None:
+        """Cheap checks on a forward input: a 2-D float array with the right width."""
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{type(self).__name__}.forward: {name} must be a numpy array, got {type(x).__name__}")
+        if x.ndim != 2:
+            raise ValueError(
+                f"{type(self).__name__}.forward: {name} has shape {x.shape}; expected 2 dimensions (N, D)"
+            )
+        if features is not None and x.shape[1] != features:
+            raise ValueError(
+                f"{type(self).__name__}.forward: {name} has shape {x.shape} but the layer expects "
+                f"(N, {features}): the input width {x.shape[1]} does not match {features}"
+            )
+
+    def _check_dtype(self, x: np.ndarray, dtype: np.dtype, name: str = "x") -> None:
+        if x.dtype != dtype:
+            raise TypeError(
+                f"{type(self).__name__}.forward: {name} has dtype {x.dtype} but the layer's parameters are "
+                f"{dtype}; allowed: {dtype} (convert with {name}.astype(numpy.{dtype}))"
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Dense(Layer):
+    r"""Fully connected layer: ``out = x @ W + b``.
+
+    Shapes: ``x`` (N, D_in), ``W`` (D_in, D_out), ``b`` (D_out,), ``out`` (N, D_out).
+
+    Backward: :math:`\partial L/\partial W = x^T\,dout`,
+    :math:`\partial L/\partial b = \sum_n dout_n`, :math:`dx = dout\,W^T`.
+
+    Parameters
+    ----------
+    in_features, out_features
+        Widths of the input and output.
+    init
+        Name of a weight initializer from :data:`vanishing.init.INITIALIZERS`.
+    rng
+        The generator that draws the initial weights.
+    dtype
+        float16, float32 or float64.
+    bias
+        Initial value of every bias entry.
+    **init_kwargs
+        Passed to the initializer (``limit`` for ``"uniform"``, ``std`` for
+        ``"normal"``, ``gain`` for Glorot and He).
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, rng: np.random.Generator,
+                 init: str = "glorot_uniform", dtype: Any = np.float64, bias: float = 0.0,
+                 **init_kwargs: Any) -> None:
+        super().__init__()
+        from . import init as initializers  # init imports nothing from here; kept local for clarity
+
+        check.positive("in_features", in_features, integer=True)
+        check.positive("out_features", out_features, integer=True)
+        check.rng("rng", rng)
+        check.number("bias", bias)
+        self.dtype = check.float_dtype("dtype", dtype)
+        self.init = init
+        W = initializers.initialize(init, (in_features, out_features), rng=rng, **init_kwargs)
+        self.params = {"W": W.astype(self.dtype), "b": np.full(out_features, bias, dtype=self.dtype)}
+        self._init_grads()
+
+    @property
+    def in_features(self) -> int:
+        return self.params["W"].shape[0]
+
+    @property
+    def out_features(self) -> int:
+        return self.params["W"].shape[1]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._check_input(x, self.in_features)
+        self._check_dtype(x, self.dtype)
+        self.cache["x"] = x
+        out = x @ self.params["W"]
+        out += self.params["b"]
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        x = self.cache["x"]
+        np.matmul(x.T, dout, out=self.grads["W"])
+        np.sum(dout, axis=0, out=self.grads["b"])
+        return dout @ self.params["W"].T
+
+    def __repr__(self) -> str:
+        return f"Dense({self.in_features}, {self.out_features}, init={self.init!r}, dtype={self.dtype})"
+
+
+class BatchNorm(Layer):
+    r"""Batch normalization over the batch axis (Ioffe and Szegedy, 2015).
+
+    Training mode: normalise with the batch mean and variance,
+    :math:`\hat x = (x - \mu_B)/\sqrt{\sigma_B^2 + \epsilon}`, output
+    :math:`\gamma \hat x + \beta`, and update the running statistics
+    ``running_mean <- (1 - momentum) * running_mean + momentum * mu_B`` (and the
+    same for the unbiased batch variance).
+
+    Evaluation mode: normalise with the running statistics, which are never
+    updated there. They are buffers (``self.buffers``), not parameters: the
+    optimizer never touches them.
+
+    Backward (training mode), with :math:`g = dout\cdot\gamma`:
+    :math:`dx = \frac{1}{N\sigma}\,(N g - \sum g - \hat x \sum g\hat x)`.
+    In evaluation mode the normalisation is a fixed affine map, so
+    :math:`dx = g/\sqrt{\text{running\_var} + \epsilon}`.
+
+    Shapes: ``x`` (N, D), ``gamma``/``beta``/running statistics (D,).
+    """
+
+    def __init__(self, num_features: int, *, momentum: float = 0.1, eps: float = 1e-5,
+                 dtype: Any = np.float64) -> None:
+        super().__init__()
+        check.positive("num_features", num_features, integer=True)
+        check.number("momentum", momentum, low=0, high=1)
+        check.positive("eps", eps)
+        self.dtype = check.float_dtype("dtype", dtype)
+        self.momentum = momentum
+        self.eps = eps
+        self.params = {"gamma": np.ones(num_features, self.dtype), "beta": np.zeros(num_features, self.dtype)}
+        self.buffers = {"running_mean": np.zeros(num_features, self.dtype),
+                        "running_var": np.ones(num_features, self.dtype)}
+        self._init_grads()
+
+    @property
+    def num_features(self) -> int:
+        return self.params["gamma"].shape[0]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._check_input(x, self.num_features)
+        self._check_dtype(x, self.dtype)
+        if self.training:
+            n = x.shape[0]
+            if n < 2:
+                raise ValueError(
+                    f"BatchNorm.forward: x has shape {x.shape}; training mode needs a batch of at least 2 "
+                    "examples to estimate a variance (use eval() for single examples)"
+                )
+            mean = x.mean(axis=0)
+            centred = x - mean
+            var = np.mean(centred * centred, axis=0)
+            m = self.momentum
+            self.buffers["running_mean"] *= 1 - m
+            self.buffers["running_mean"] += m * mean
+            self.buffers["running_var"] *= 1 - m
+            self.buffers["running_var"] += (m * n / (n - 1)) * var
+        else:
+            centred = x - self.buffers["running_mean"]
+            var = self.buffers["running_var"]
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        x_hat = centred * inv_std
+        self.cache = {"x_hat": x_hat, "inv_std": inv_std, "training": self.training}
+        return self.params["gamma"] * x_hat + self.params["beta"]
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        x_hat, inv_std = self.cache["x_hat"], self.cache["inv_std"]
+        gamma = self.params["gamma"]
+        np.sum(dout * x_hat, axis=0, out=self.grads["gamma"])
+        np.sum(dout, axis=0, out=self.grads["beta"])
+        g = dout * gamma
+        if not self.cache["training"]:
+            return g * inv_std
+        n = dout.shape[0]
+        # dx = (1/N) * inv_std * (N g - sum(g) - x_hat * sum(g * x_hat))
+        sum_g = self.grads["beta"] * gamma
+        sum_gx = self.grads["gamma"] * gamma
+        return (inv_std / n) * (n * g - sum_g - x_hat * sum_gx)
+
+    def __repr__(self) -> str:
+        return f"BatchNorm({self.num_features}, momentum={self.momentum}, eps={self.eps})"
+
+
+ForwardHook = Callable[[int, Layer, np.ndarray, np.ndarray], None]
+
+
+class Sequential(Layer):
+    """A chain of layers applied in order.
+
+    ``params`` and ``grads`` of a Sequential are flat dicts whose keys are
+    ``"<index>.<name>"`` (for example ``"0.W"``), so an optimizer sees every
+    parameter of the network under one name; the arrays are the layers' own
+    (updating them in place updates the layers).
+
+    Forward hooks let diagnostics watch each layer's input and output from
+    outside the model: ``add_forward_hook(fn)`` calls ``fn(index, layer, x, out)``
+    after every layer's forward and returns a function that removes the hook.
+    """
+
+    def __init__(self, layers: Iterable[Layer]) -> None:
+        # No call to Layer.__init__: params, grads and buffers are views built
+        # from the layers' own dicts (properties below), not stored here.
+        self.cache: dict[str, Any] = {}
+        self.training = True
+        self.layers: list[Layer] = list(layers)
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}]={layer!r} is not a Layer; allowed: instances of vanishing.layers.Layer")
+        if not self.layers:
+            raise ValueError("layers is empty; a Sequential needs at least one layer")
+        self._hooks: list[ForwardHook] = []
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index: int) -> Layer:
+        return self.layers[index]
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
+
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        hooks = self._hooks
+        for i, layer in enumerate(self.layers):
+            out = layer.forward(x)
+            if hooks:
+                for hook in hooks:
+                    hook(i, layer, x, out)
+            x = out
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def train(self) -> Sequential:
+        self.training = True
+        for layer in self.layers:
+            layer.train()
+        return self
+
+    def eval(self) -> Sequential:
+        self.training = False
+        for layer in self.layers:
+            layer.eval()
+        return self
+
+    def add_forward_hook(self, hook: ForwardHook) -> Callable[[], None]:
+        """Call ``hook(index, layer, x, out)`` after each layer's forward."""
+        self._hooks.append(hook)
+
+        def remove() -> None:
+            if hook in self._hooks:
+                self._hooks.remove(hook)
+
+        return remove
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        """The dtype of the first layer that has one (None if no layer has)."""
+        for layer in self.layers:
+            if hasattr(layer, "dtype"):
+                return layer.dtype
+        return None
+
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([\n  {inner}\n])"
+
+
+class Parameters(Layer):
+    """A bare point in parameter space: ``params = {"w": w}`` and no forward computation.
+
+    It lets the optimizers run on a 2-D loss surface exactly as they run on a
+    network: set ``grads["w"]`` from the surface's gradient, then call ``step()``.
+    """
+
+    def __init__(self, w: np.ndarray) -> None:
+        super().__init__()
+        w = check.array("w", np.array(w, dtype=np.float64), ndim=1)
+        self.params = {"w": w}
+        self._init_grads()
+
+    def __repr__(self) -> str:
+        return f"Parameters(w={self.params['w']!r})"

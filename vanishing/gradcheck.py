@@ -8,7 +8,8 @@ whose error is O(h²). In float64 with h = 1e-6 a correct backward pass agrees
 with it to a relative error near 1e-9 or below; a wrong one is off by far more.
 
 :func:`rel_error` compares two arrays as ``‖a − b‖ / max(‖a‖ + ‖b‖, tiny)``,
-one number for the whole array (so a tiny entry cannot dominate).
+one number for the whole array (so a tiny entry cannot dominate). Gradients that
+are zero on both sides (below ``ZERO_TOL`` = 1e-8) count as agreeing.
 
 :func:`check_layer` and :func:`check_model` return the relative error of every
 parameter gradient and of the input gradient.
@@ -24,13 +25,21 @@ import numpy as np
 from . import _validate as check
 
 
-def rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    """Relative error ‖a − b‖ / max(‖a‖ + ‖b‖, 1e-300) of two arrays of the same shape."""
+def rel_error(a: np.ndarray, b: np.ndarray, *, zero_tol: float = 0.0) -> float:
+    """Relative error ‖a − b‖ / max(‖a‖ + ‖b‖, 1e-300) of two arrays of the same shape.
+
+    When both norms are at most ``zero_tol`` the two are taken to agree (error 0):
+    an exactly zero gradient (a bias straight before BatchNorm) against a finite
+    difference that is zero up to rounding noise (about 1e-10 with h = 1e-6).
+    """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"a has shape {a.shape} but b has shape {b.shape}; they must match")
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-300))
+    norm_a, norm_b = np.linalg.norm(a), np.linalg.norm(b)
+    if norm_a <= zero_tol and norm_b <= zero_tol:
+        return 0.0
+    return float(np.linalg.norm(a - b) / max(norm_a + norm_b, 1e-300))
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -73,6 +82,10 @@ def _frozen_randomness(layer: Any) -> Callable[[], None]:
     return reset
 
 
+ZERO_TOL = 1e-8
+"""Gradients whose analytic and numerical norms are both below this count as agreeing zeros."""
+
+
 def check_layer(layer: Any, x: np.ndarray, *, rng: np.random.Generator, h: float = 1e-6) -> dict[str, float]:
     """Relative errors of ``layer.backward`` against finite differences.
 
@@ -93,9 +106,9 @@ def check_layer(layer: Any, x: np.ndarray, *, rng: np.random.Generator, h: float
     layer.forward(x)
     dx = layer.backward(weights.astype(out.dtype))
     analytic = {name: g.copy() for name, g in layer.grads.items()}
-    errors = {"x": rel_error(dx, numerical_gradient(scalar, x, h))}
+    errors = {"x": rel_error(dx, numerical_gradient(scalar, x, h), zero_tol=ZERO_TOL)}
     for name, p in layer.params.items():
-        errors[name] = rel_error(analytic[name], numerical_gradient(scalar, p, h))
+        errors[name] = rel_error(analytic[name], numerical_gradient(scalar, p, h), zero_tol=ZERO_TOL)
     return errors
 
 
@@ -113,7 +126,7 @@ def check_model(model: Any, loss: Any, x: np.ndarray, target: np.ndarray, *, h: 
     scalar()
     dx = model.backward(loss.backward())
     analytic = {name: g.copy() for name, g in model.grads.items()}
-    errors = {"x": rel_error(dx, numerical_gradient(scalar, x, h))}
+    errors = {"x": rel_error(dx, numerical_gradient(scalar, x, h), zero_tol=ZERO_TOL)}
     for name, p in model.params.items():
-        errors[name] = rel_error(analytic[name], numerical_gradient(scalar, p, h))
+        errors[name] = rel_error(analytic[name], numerical_gradient(scalar, p, h), zero_tol=ZERO_TOL)
     return errors

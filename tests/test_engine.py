@@ -97,8 +97,8 @@ def test_batchnorm_eval_uses_running_stats_and_never_updates_them():
     x = rng.standard_normal((10, 2))
     out = bn.eval().forward(x)
     np.testing.assert_allclose(out, (x - [1.0, -1.0]) / np.sqrt(np.array([4.0, 9.0]) + bn.eps))
-    for k in before:
-        assert np.array_equal(bn.buffers[k], before[k])
+    for name, value in before.items():
+        assert np.array_equal(bn.buffers[name], value)
 
 
 def test_sequential_params_are_the_layers_arrays():

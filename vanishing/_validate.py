@@ -50,7 +50,7 @@ def number(name: str, value: Any, *, low: float | None = None, high: float | Non
     hi_bad = high is not None and (value >= high if high_open else value > high)
     if lo_bad or hi_bad:
         left = "(" if low_open else "["
-        right = ")" if high_open else "]"
+        right = ")" if high_open or high is None else "]"
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"
         raise ValueError(f"{name}={_show(value)} is out of range; allowed: {left}{lo}, {hi}{right}")

@@ -6,6 +6,7 @@ of ``Dense -> [BatchNorm] -> activation -> [BatchNorm]`` blocks and a final ``De
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,7 +60,7 @@ def mlp(sizes: Sequence[int], activation: str = "tanh", *, rng: np.random.Genera
     init_options = dict(init_options or {})
     activation_options = dict(activation_options or {})
     layers: list[Layer] = []
-    for fan_in, fan_out in zip(sizes[:-2], sizes[1:-1]):
+    for fan_in, fan_out in itertools.pairwise(sizes[:-1]):
         layers.append(Dense(fan_in, fan_out, rng=rng, init=init, dtype=dtype, bias=bias, **init_options))
         if batchnorm == "before":
             layers.append(BatchNorm(fan_out, dtype=dtype))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import vanishing as vn
-from vanishing import train
+from vanishing import data, train
 from vanishing.layers import Dense, Sequential
 from vanishing.optim import SGD
 
@@ -45,9 +45,9 @@ class Recorder(train.Callback):
 
 # --- learning ------------------------------------------------------------------------------------------------------
 
-def test_fit_reduces_loss_on_xor():
+def test_fit_reduces_loss_on_two_moons():
     rng = np.random.default_rng(0)
-    X, y = xor_data(n=200)
+    X, y = data.two_moons(200, noise=0.1, rng=rng)
     model = vn.mlp([2, 16, 16, 1], "tanh", rng=rng)
     history = train.fit(model, "bce_logits", SGD(model, lr=0.3), X, y.astype(np.float64), epochs=30,
                         batch_size=20, rng=rng)
@@ -55,6 +55,18 @@ def test_fit_reduces_loss_on_xor():
     assert history.epoch_loss[-1] < 0.5 * history.epoch_loss[0]
     assert history.epoch_accuracy[-1] > 0.85
     assert train.accuracy(model, "bce_logits", X, y.astype(np.float64)) > 0.85
+
+
+def test_mse_on_one_hot_digits_reports_argmax_accuracy():
+    rng = np.random.default_rng(0)
+    X, labels = data.digits(400, rng=rng)
+    Y = data.one_hot(labels, 10)
+    model = vn.mlp([64, 32, 10], "tanh", rng=rng, output_activation="sigmoid")
+    history = train.fit(model, "mse", SGD(model, lr=2.0), X, Y, epochs=8, batch_size=20, rng=rng)
+    assert len(history.epoch_accuracy) == 8
+    assert history.epoch_accuracy[-1] > history.epoch_accuracy[0]
+    out = train.predict(model, X)
+    assert train.accuracy(model, "mse", X, Y) == pytest.approx(np.mean(out.argmax(axis=1) == labels))
 
 
 def test_fit_is_deterministic_for_a_seed():

@@ -99,7 +99,7 @@ def strip_solutions(source: str, where: str = "cell") -> str:
                                      f"opened at line {start} with indentation {indent!r}; indent both markers alike")
             if not any(text.strip() for text in placeholders):
                 raise AuthoringError(f"{where}, line {start}: the solution region (lines {start}-{lineno}) has no "
-                                     f"placeholder line; add one such as '#| answer = None  # TODO' so the "
+                                     "placeholder line; add one such as '#| answer = None  # TODO' so the "
                                      "learner's cell still runs")
             out.extend(placeholders)
             start = 0

@@ -1,0 +1,356 @@
+"""Notebook 02 (saturation): figures for saturated units, initialisation ranges and output losses."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..activations import make_activation
+from ..experiments.saturation import (
+    DigitsRun,
+    InitStatistics,
+    LearningRateRun,
+    OutputComparison,
+    SaturationOnset,
+)
+from ._style import GREY, OKABE_ITO, colour, label_log10_axis, new_figure, styled
+
+__all__ = ["activation_saturation", "digits_training", "init_histograms", "init_profiles", "layer_statistics",
+           "lr_saturation_curves", "output_loss"]
+
+NOTEBOOK = "02"
+
+_SATURATED = OKABE_ITO["vermillion"]
+_LOSS_COLOURS = {"mse": OKABE_ITO["vermillion"], "bce": OKABE_ITO["sky"], "bce_logits": OKABE_ITO["blue"]}
+_LOSS_LABELS = {"mse": "MSE on σ(z)", "bce": "cross-entropy on σ(z) ('bce')", "bce_logits": "cross-entropy on z"}
+
+
+def _check_type(name: str, value: object, kind: type, source: str) -> None:
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__} from {source}, got {type(value).__name__}")
+
+
+@styled
+def activation_saturation(onsets: dict[str, SaturationOnset], *, z_max: float = 10.0) -> Figure:
+    """tanh and sigmoid with their derivatives; the saturated ranges shaded.
+
+    Parameters
+    ----------
+    onsets
+        The output of :func:`vanishing.experiments.saturation_onsets`.
+    z_max
+        The plotted range is [−z_max, z_max].
+    """
+    if not isinstance(onsets, dict) or set(onsets) != {"tanh", "sigmoid"}:
+        raise TypeError("onsets must be the dict returned by saturation_onsets() (keys 'tanh' and 'sigmoid')")
+    fig = new_figure(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    z = np.linspace(-z_max, z_max, 801)
+    symbols = {"tanh": "tanh", "sigmoid": "σ"}
+    for ax, name in zip(fig.axes, ("tanh", "sigmoid"), strict=True):
+        onset = onsets[name]
+        f = make_activation(name)
+        sym = symbols[name]
+        for side in (-1, 1):
+            lo, hi = sorted((side * onset.z_onset, side * z_max))
+            ax.axvspan(lo, hi, color=_SATURATED, alpha=0.10, linewidth=0, label="saturated" if side == 1 else None)
+        ax.plot(z, f.fn(z), color=OKABE_ITO["blue"], label=f"{sym}(z)")
+        ax.plot(z, f.derivative(z), color=OKABE_ITO["orange"], label=f"{sym}′(z)")
+        ax.plot([onset.z_onset, -onset.z_onset], [onset.derivative_at_onset] * 2, "o", color=_SATURATED,
+                markersize=5)
+        text_y = -0.55 if name == "tanh" else 0.45
+        ax.annotate(f"{sym}′({onset.z_onset:.3g}) = {onset.derivative_at_onset:.3g}\n"
+                    f"= {onset.fraction_of_max:.1%} of its maximum",
+                    xy=(onset.z_onset, onset.derivative_at_onset), xytext=(onset.z_onset + 0.4, text_y),
+                    fontsize=8, color=_SATURATED,
+                    arrowprops={"arrowstyle": "-", "color": _SATURATED, "linewidth": 0.8})
+        ax.axhline(0, color=GREY, linewidth=0.8)
+        ax.set_xlim(-z_max, z_max)
+        ax.set_xlabel("pre-activation z")
+        ax.set_title(f"{name}: saturated ({onset.rule})\nfor |z| > {onset.z_onset:.3g}", fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)
+    fig.axes[0].set_ylim(-1.1, 1.6)
+    fig.axes[1].set_ylim(-0.05, 1.3)
+    fig.axes[0].set_ylabel("value")
+    return fig
+
+
+def _heatmap(ax: Axes, stats: InitStatistics, *, vmax: float | None = None) -> object:
+    """Per-layer activation histograms as one image: layer on y (1 at the top), activation value on x."""
+    edges = stats.hist_edges
+    image = ax.imshow(stats.act_hist, aspect="auto", origin="upper", cmap="viridis", vmin=0,
+                      vmax=vmax if vmax is not None else max(float(stats.act_hist.max()), 1e-9),
+                      extent=(edges[0], edges[-1], stats.depth + 0.5, 0.5), interpolation="nearest")
+    ax.set_yticks(range(1, stats.depth + 1, max(1, stats.depth // 5)))
+    ax.grid(False)
+    return image
+
+
+@styled
+def init_histograms(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
+    """A grid of per-layer activation histograms: one row per activation, one column per initialisation.
+
+    Parameters
+    ----------
+    comparison
+        The output of :func:`vanishing.experiments.init_comparison`.
+    """
+    if not isinstance(comparison, dict) or not comparison:
+        raise TypeError("comparison must be the non-empty dict returned by init_comparison()")
+    activations = list(dict.fromkeys(k[0] for k in comparison))
+    labels = list(dict.fromkeys(k[1] for k in comparison))
+    fig = new_figure(len(activations), len(labels), figsize=(9.0, 0.4 + 2.5 * len(activations)), sharey=True,
+                     layout="constrained")
+    axes = np.array(fig.axes).reshape(len(activations), len(labels))
+    image = None
+    for r, activation in enumerate(activations):
+        for c, label in enumerate(labels):
+            ax = axes[r, c]
+            stats = comparison.get((activation, label))
+            if stats is None:
+                ax.set_visible(False)
+                continue
+            image = _heatmap(ax, stats, vmax=0.25)
+            ax.set_title(f"{activation}, {label}", fontsize=10)
+            if c == 0:
+                ax.set_ylabel("hidden layer")
+            if r == len(activations) - 1:
+                ax.set_xlabel("activation value a")
+            ax.text(0.5, 0.02, f"saturated {stats.saturated.mean():.0%}", transform=ax.transAxes, ha="center",
+                    va="bottom", fontsize=8, color="white")
+    if image is not None:
+        bar = fig.colorbar(image, ax=fig.axes, shrink=0.8, extend="max")
+        bar.set_label("fraction of the layer's outputs in the bin")
+    return fig
+
+
+@styled
+def init_profiles(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
+    """Per-layer activation std, saturated fraction and gradient norm; one line per initialisation.
+
+    One row per activation in ``comparison``; the gradient norms are on a log axis.
+    """
+    if not isinstance(comparison, dict) or not comparison:
+        raise TypeError("comparison must be the non-empty dict returned by init_comparison()")
+    activations = list(dict.fromkeys(k[0] for k in comparison))
+    labels = list(dict.fromkeys(k[1] for k in comparison))
+    fig = new_figure(len(activations), 3, figsize=(9.6, 0.8 + 2.8 * len(activations)), layout="constrained")
+    axes = np.array(fig.axes).reshape(len(activations), 3)
+    for r, activation in enumerate(activations):
+        std_ax, sat_ax, grad_ax = axes[r]
+        for i, label in enumerate(labels):
+            stats = comparison.get((activation, label))
+            if stats is None:
+                continue
+            layers = np.arange(1, stats.depth + 1)
+            style = {"color": colour(i), "marker": "o", "markersize": 3.5, "label": label}
+            std_ax.plot(layers, stats.act_std, **style)
+            sat_ax.plot(layers, stats.saturated, **style)
+            norms = stats.grad_norm[: stats.depth]
+            grad_ax.plot(layers, np.where(norms > 0, norms, np.nan), **style)
+        std_ax.set_title(f"{activation}: std of activations")
+        sat_ax.set_title(f"{activation}: fraction saturated")
+        grad_ax.set_title(f"{activation}: ‖∂L/∂W‖ per layer")
+        std_ax.set_ylim(bottom=0)
+        sat_ax.set_ylim(-0.02, 1.02)
+        grad_ax.set_yscale("log")
+        for ax in (std_ax, sat_ax, grad_ax):
+            ax.set_xlabel("hidden layer (1 = next to the input)")
+        grad_ax.set_ylabel("norm (log scale)")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=len(names), title="initialisation",
+               fontsize=8.5, title_fontsize=8.5)
+    return fig
+
+
+@styled
+def layer_statistics(stats: InitStatistics) -> Figure:
+    """The widget's figure: activation histogram per layer, saturated fraction and gradient norm per layer.
+
+    Drawn with fixed margins, no colour bar and a linear axis of log10 values
+    (not a log axis): the widget redraws it on every change.
+    """
+    _check_type("stats", stats, InitStatistics, "init_statistics()")
+    fig = new_figure(1, 3, figsize=(9.6, 3.5))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.80, wspace=0.35)
+    hist_ax, sat_ax, grad_ax = fig.axes
+    _heatmap(hist_ax, stats)
+    hist_ax.set_xlabel("activation value a")
+    hist_ax.set_ylabel("hidden layer")
+    hist_ax.set_title("activations (bright = many)", fontsize=10)
+    layers = np.arange(1, stats.depth + 1)
+    sat_ax.barh(layers, stats.saturated, color=_SATURATED, height=0.7)
+    sat_ax.set_ylim(stats.depth + 0.5, 0.5)
+    sat_ax.set_xlim(0, 1)
+    what = "at 0" if stats.activation == "relu" else "saturated"
+    sat_ax.set_xlabel(f"fraction {what}")
+    sat_ax.set_title(f"{what}: mean {stats.saturated.mean():.0%}", fontsize=10)
+    norms = stats.grad_norm[: stats.depth]
+    positive = norms > 0
+    logs = np.log10(norms, where=positive, out=np.full(norms.shape, np.nan))
+    if positive.any():
+        lo, hi = float(np.nanmin(logs)), float(np.nanmax(logs))
+        left = np.floor(lo - 0.5)
+        grad_ax.barh(layers[positive], logs[positive] - left, left=left, color=OKABE_ITO["blue"], height=0.7)
+        grad_ax.set_xlim(left, max(np.ceil(hi + 0.5), left + 2))
+        label_log10_axis(grad_ax, "x", max_ticks=5)
+    if not positive.all():
+        grad_ax.text(0.5, 0.5, f"{int((~positive).sum())} layer(s) with gradient exactly 0",
+                     transform=grad_ax.transAxes, ha="center", color=_SATURATED, fontsize=8)
+    grad_ax.set_ylim(stats.depth + 0.5, 0.5)
+    grad_ax.set_xlabel("‖∂L/∂W‖ (log scale)")
+    ratio = stats.gradient_ratio
+    grad_ax.set_title(f"gradient norm: first/last = {ratio:.2g}" if np.isfinite(ratio) else "gradient norm",
+                      fontsize=10)
+    when = "at initialisation" if stats.steps == 0 else f"after {stats.steps} SGD steps, lr {stats.lr:g}"
+    fig.suptitle(f"{stats.depth} hidden layers × {stats.width} units, {stats.activation}, {stats.label} "
+                 f"(fan-in × Var[W] = {stats.forward_gain:.3g}), {when}", fontsize=10.5)
+    return fig
+
+
+@styled
+def output_loss(comparison: OutputComparison) -> Figure:
+    """MSE vs cross-entropy for a sigmoid output: dL/dz against z, and training from a saturated start.
+
+    Parameters
+    ----------
+    comparison
+        The output of :func:`vanishing.experiments.output_loss_comparison`.
+    """
+    _check_type("comparison", comparison, OutputComparison, "output_loss_comparison()")
+    gradients, runs = comparison.gradients, list(comparison.runs)
+    fig = new_figure(1, 3, figsize=(10.0, 3.9))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.28, top=0.91, wspace=0.38)
+    grad_ax, loss_ax, p_ax = fig.axes
+    z = gradients.z
+    for name in ("bce_logits", "bce", "mse"):
+        g = np.abs(gradients.gradient(name))
+        style = {"linestyle": "--"} if name == "bce" else {}
+        grad_ax.plot(z, np.where(g > 0, g, np.nan), color=_LOSS_COLOURS[name], label=_LOSS_LABELS[name], **style)
+    grad_ax.plot(z, gradients.sigma_prime, color=GREY, linestyle=":", label="σ′(z): the factor MSE keeps")
+    clipped = (gradients.bce == 0) & (z < 0)
+    if clipped.any():
+        # 'bce' clips sigma(z) to [1e-12, 1 - 1e-12]: there its gradient is exactly 0 and the log axis cannot show it
+        edge = float(z[clipped].max())
+        grad_ax.axvspan(z[0], edge, color=_LOSS_COLOURS["bce"], alpha=0.15, linewidth=0)
+        grad_ax.text(0.03, 0.5, "'bce':\n∂L/∂z = 0\n(σ clipped)", transform=grad_ax.transAxes, fontsize=7.5,
+                     color=_LOSS_COLOURS["bce"], va="center")
+    grad_ax.set_yscale("log")
+    bottom = 1e-6
+    if runs:
+        # reach down to the MSE gradient at the start, so that the point where training begins is on the plot
+        at_start = abs(float(np.interp(runs[0].z_start, z, gradients.mse)))
+        bottom = max(1e-20, min(bottom, 0.1 * at_start)) if at_start > 0 else 1e-20
+    grad_ax.set_ylim(bottom, 3)
+    grad_ax.set_xlabel("logit z")
+    grad_ax.set_ylabel(f"|∂L/∂z|, target {gradients.target:g} (log scale)")
+    grad_ax.set_title("gradient reaching the logit", fontsize=10)
+    start = runs[0].z_start if runs else None
+    if start is not None and z.min() <= start <= z.max():
+        grad_ax.axvline(start, color="black", linewidth=0.8, linestyle="-.", label=f"start: z = {start:g}")
+    # bce last and dashed, so that it stays visible where it agrees with another loss
+    order = {"bce_logits": 0, "mse": 1, "bce": 2}
+    for run in sorted(runs, key=lambda r: order[r.loss_name]):
+        steps = np.arange(1, run.steps + 1)
+        style = {"color": _LOSS_COLOURS[run.loss_name]}
+        if run.loss_name == "bce":
+            style["linestyle"] = "--"
+        loss_ax.plot(steps, run.cross_entropy, **style)
+        p_ax.plot(np.arange(0, run.steps + 1), run.p_positive, **style)
+    loss_ax.set_yscale("log")
+    loss_ax.set_xlabel("SGD step")
+    loss_ax.set_ylabel("cross-entropy (log scale)")
+    loss_ax.set_title("loss of the predictions", fontsize=10)
+    p_ax.set_ylim(-0.02, 1.02)
+    p_ax.set_xlabel("SGD step")
+    p_ax.set_ylabel("mean σ(z), examples with target 1")
+    if runs:
+        p_ax.set_title(f"training from z = {runs[0].z_start:g}, lr = {runs[0].lr:g}", fontsize=10)
+    handles, names = grad_ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncols=3, fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
+    return fig
+
+
+_LR_COLOURS = [OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["vermillion"], OKABE_ITO["green"],
+               OKABE_ITO["purple"], OKABE_ITO["sky"]]
+
+
+@styled
+def lr_saturation_curves(runs: dict[float, LearningRateRun]) -> Figure:
+    """Saturated fraction of the hidden layers and of the outputs during training, one line per learning rate.
+
+    Parameters
+    ----------
+    runs
+        The output of :func:`vanishing.experiments.lr_saturation`.
+    """
+    if not isinstance(runs, dict) or not runs:
+        raise TypeError("runs must be the non-empty dict returned by lr_saturation()")
+    fig = new_figure(1, 3, figsize=(10.0, 3.4), layout="constrained")
+    hidden_ax, out_ax, loss_ax = fig.axes
+    for i, (lr, run) in enumerate(runs.items()):
+        _check_type("runs[lr]", run, LearningRateRun, "lr_saturation()")
+        c = _LR_COLOURS[i % len(_LR_COLOURS)]
+        label = f"lr {lr:g}: test accuracy {run.test_accuracy:.0%}" + (" (diverged)" if run.diverged else "")
+        hidden_ax.plot(run.steps, run.hidden_saturated.mean(axis=1), color=c, label=label)
+        out_ax.plot(run.steps, run.output_saturated, color=c, label=label)
+        loss_ax.plot(np.arange(1, run.loss.size + 1), run.loss, color=c, linewidth=1.0, label=label)
+    hidden_ax.set_title("tanh hidden layers (mean)", fontsize=10)
+    out_ax.set_title("sigmoid outputs", fontsize=10)
+    for ax in (hidden_ax, out_ax):
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("SGD step")
+        ax.set_ylabel("fraction saturated")
+    loss_ax.set_yscale("log")
+    loss_ax.set_xlabel("SGD step")
+    loss_ax.set_ylabel("training loss, MSE (log scale)")
+    loss_ax.set_title("training loss", fontsize=10)
+    handles, labels = hidden_ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8.5)
+    return fig
+
+
+@styled
+def digits_training(grid: dict[tuple[float, float], DigitsRun]) -> Figure:
+    """The textbook's digit classifier: test accuracy, hidden saturation and wrongly saturated outputs per epoch.
+
+    Colour: the initialisation range; line style: the learning rate.
+
+    Parameters
+    ----------
+    grid
+        The output of :func:`vanishing.experiments.digits_grid`.
+    """
+    if not isinstance(grid, dict) or not grid:
+        raise TypeError("grid must be the non-empty dict returned by digits_grid()")
+    fig = new_figure(1, 3, figsize=(10.0, 3.5), layout="constrained")
+    acc_ax, hid_ax, out_ax = fig.axes
+    limits = list(dict.fromkeys(k[0] for k in grid))
+    lrs = list(dict.fromkeys(k[1] for k in grid))
+    styles = ["-", "--", ":", "-."]
+    for (limit, lr), run in grid.items():
+        _check_type("grid[key]", run, DigitsRun, "digits_grid()")
+        epochs = np.arange(run.test_accuracy.size)
+        style = {"color": colour(limits.index(limit)), "linestyle": styles[lrs.index(lr) % len(styles)],
+                 "marker": "o", "markersize": 3, "label": f"U(±{limit:g}), lr {lr:g}"}
+        acc_ax.plot(epochs, run.test_accuracy, **style)
+        hid_ax.plot(epochs, run.hidden_saturated, **style)
+        out_ax.plot(epochs, run.output_wrong_saturated, **style)
+    acc_ax.axhline(0.1, color=GREY, linestyle=":", linewidth=1)
+    acc_ax.text(0.98, 0.1, "chance", color=GREY, fontsize=8, ha="right", va="bottom",
+                transform=acc_ax.get_yaxis_transform())
+    acc_ax.set_ylim(0, 1)
+    acc_ax.set_ylabel("test accuracy")
+    acc_ax.set_title("test accuracy", fontsize=10)
+    hid_ax.set_ylim(-0.02, 1.02)
+    hid_ax.set_ylabel("fraction saturated")
+    hid_ax.set_title("tanh hidden units saturated", fontsize=10)
+    out_ax.set_ylabel("fraction of outputs")
+    out_ax.set_title("outputs saturated on the wrong side", fontsize=10)
+    out_ax.set_ylim(bottom=0)
+    for ax in fig.axes:
+        ax.set_xlabel("epoch")
+        ax.set_xticks(np.arange(0, max(r.test_accuracy.size for r in grid.values())))
+    handles, labels = acc_ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8.5)
+    return fig

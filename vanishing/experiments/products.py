@@ -41,7 +41,9 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as check
+from .. import diagnostics, train
 from ..activations import Sigmoid, Tanh, make_activation
+from ..data import two_moons
 from ..layers import Dense, Parameters, Sequential
 from ..losses import make_loss
 from ..models import dense_layers, mlp
@@ -1071,8 +1073,6 @@ def gradient_ratio_by_depth(X: np.ndarray, y: np.ndarray, depths: tuple[int, ...
     rng
         Generator for weights and batch order.
     """
-    from .. import diagnostics, train  # imported when used: they are optional for the rest of this module
-
     check.array("X", X, ndim=2)
     depths = tuple(depths)
     for i, d in enumerate(depths):
@@ -1127,8 +1127,6 @@ def gradient_ratio_setup(depth: int = 10, width: int = 32, n: int = 200, seed: i
     seed
         Seeds the data (``seed``) and the weights (``seed + 1``).
     """
-    from ..data import two_moons  # imported when used, like the training helpers above
-
     check.number("depth", depth, low=1, high=50, integer=True)
     check.positive("width", width, integer=True)
     check.positive("n", n, integer=True)

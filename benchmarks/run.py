@@ -1,0 +1,1122 @@
+"""Benchmarks: speed and memory of the engine, the notebooks and the widgets.
+
+Run from the repository root::
+
+    python benchmarks/run.py                 # everything (needs `vanishing` installed: pip install -e .)
+    python -m benchmarks.run                 # the same, without installing
+    python benchmarks/run.py --quick         # fewer steps and updates, a rough look in well under a minute
+    python benchmarks/run.py --only engine   # one part: engine, notebooks, widgets or memory
+    python benchmarks/run.py --repeat 60     # more rounds (see --help)
+
+These are measurements, not tests: nothing here fails a build. See README.md
+for what each part measures and the figures measured on the project's machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import ctypes
+import datetime
+import gc
+import glob
+import io
+import os
+import platform
+import pstats
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+try:
+    import vanishing as vn
+    from vanishing import activations, layers, losses, optim
+except ModuleNotFoundError as error:  # pragma: no cover - depends on how the script is started
+    if error.name != "vanishing":
+        raise
+    sys.exit("benchmarks/run.py: the package `vanishing` is not importable. From the repository root either install "
+             "it (pip install -e .) or run `python -m benchmarks.run`.")
+
+REPO = Path(__file__).resolve().parent.parent
+
+# --------------------------------------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------------------------------------
+
+BATCH = 128  # examples per step
+IN_FEATURES = 64  # digits-sized input (8x8 images)
+CLASSES = 10  # digit classes; softmax cross-entropy on the logits
+LR = 0.01  # plain SGD, no momentum, no weight decay
+POOL = 8  # distinct batches cycled through, the same sequence for every implementation
+ENGINE_TARGET = 1.15  # engine step time / bare numpy step time must stay below this
+TORCH_TARGET = 1.5  # torch step time / engine step time must reach this
+WIDGET_LIMIT_MS = 250.0  # a widget update slower than this is flagged
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """A reference MLP: ``depth`` hidden layers of ``width`` units with one activation."""
+
+    name: str
+    depth: int
+    width: int
+    activation: str
+
+    @property
+    def sizes(self) -> list[int]:
+        return [IN_FEATURES] + [self.width] * self.depth + [CLASSES]
+
+
+NETS = (NetSpec("8x64 tanh", 8, 64, "tanh"), NetSpec("20x32 sigmoid", 20, 32, "sigmoid"))
+DTYPES = (np.float32, np.float64)
+
+
+@dataclass(frozen=True)
+class Settings:
+    rounds: int  # interleaved rounds of the engine benchmark
+    steps: int  # timed steps of each implementation in one round
+    warmup: int  # untimed steps before timing
+    notebook_runs: int  # executions of each notebook
+    widget_updates: int  # control changes timed for each widget
+    memory_steps: int  # steps traced by tracemalloc
+
+
+def settings_for(quick: bool, repeat: int | None) -> Settings:
+    if quick:
+        base = Settings(rounds=6, steps=10, warmup=10, notebook_runs=1, widget_updates=12, memory_steps=5)
+    else:
+        base = Settings(rounds=60, steps=10, warmup=30, notebook_runs=1, widget_updates=30, memory_steps=20)
+    if repeat is None:
+        return base
+    return Settings(rounds=repeat, steps=base.steps, warmup=base.warmup, notebook_runs=repeat,
+                    widget_updates=repeat, memory_steps=base.memory_steps)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Small helpers: statistics, tables, threads, memory
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    median: float
+    q1: float
+    q3: float
+    p95: float
+    n: int
+
+    @property
+    def iqr(self) -> float:
+        return self.q3 - self.q1
+
+
+def summarize(values: list[float] | np.ndarray) -> Summary:
+    v = np.asarray(values, dtype=np.float64)
+    q1, median, q3, p95 = np.percentile(v, [25, 50, 75, 95])
+    return Summary(float(median), float(q1), float(q3), float(p95), int(v.size))
+
+
+def table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> str:
+    """A fixed-width text table; the first column left-aligned, the others right-aligned."""
+    widths = [max(len(str(row[i])) for row in [headers] + rows) for i in range(len(headers))]
+
+    def line(cells: list[str]) -> str:
+        pairs = enumerate(zip(cells, widths, strict=True))
+        parts = [str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in pairs]
+        return indent + "  ".join(parts).rstrip()
+
+    rule = indent + "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule] + [line(r) for r in rows])
+
+
+def heading(title: str) -> None:
+    print()
+    print(title)
+    print("=" * len(title))
+
+
+def numpy_blas_threads() -> tuple[int, str]:
+    """Threads numpy's BLAS uses, and how that was found out."""
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*"))
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                       "openblas_get_num_threads64_", "openblas_get_num_threads"):
+            getter = getattr(lib, symbol, None)
+            if getter is not None:
+                return int(getter()), f"asked OpenBLAS ({symbol})"
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var]), f"from ${var}"
+    return os.cpu_count() or 1, "assumed: one per core"
+
+
+def maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    # Linux reports ru_maxrss in KiB (macOS in bytes)
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024**2
+    return resource.getrusage(who).ru_maxrss * scale
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: other processes on the machine make every timing noisier."""
+    try:
+        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for text in Path("/proc/cpuinfo").read_text().splitlines():
+            if text.startswith("model name"):
+                return text.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def try_import_torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Part 1: the three implementations of one training step
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def make_data(dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """POOL batches of standard normal inputs (POOL, BATCH, IN_FEATURES) and integer class labels (POOL, BATCH)."""
+    rng = np.random.default_rng(2024)
+    X = rng.standard_normal((POOL, BATCH, IN_FEATURES)).astype(dtype)
+    y = rng.integers(0, CLASSES, size=(POOL, BATCH))
+    return X, y
+
+
+class EngineRunner:
+    """One training step with the vanishing engine: forward, loss, backward, SGD step."""
+
+    label = "engine"
+
+    def __init__(self, spec: NetSpec, dtype: Any, seed: int = 7) -> None:
+        self.model = vn.mlp(spec.sizes, spec.activation, rng=np.random.default_rng(seed), dtype=dtype)
+        self.loss = losses.SoftmaxCrossEntropy()
+        self.opt = optim.SGD(self.model, lr=LR)
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> float:
+        out = self.model.forward(x)
+        value = self.loss.forward(out, y)
+        self.model.backward(self.loss.backward())
+        self.opt.step()
+        return value
+
+    def phases(self, x: np.ndarray, y: np.ndarray, clock: Callable[[], float] = time.perf_counter) -> list[float]:
+        """The same step, timed in five phases (seconds)."""
+        t0 = clock()
+        out = self.model.forward(x)
+        t1 = clock()
+        self.loss.forward(out, y)
+        t2 = clock()
+        dout = self.loss.backward()
+        t3 = clock()
+        self.model.backward(dout)
+        t4 = clock()
+        self.opt.step()
+        t5 = clock()
+        return [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4]
+
+    def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(layer.params["W"], layer.params["b"]) for layer in self.model if isinstance(layer, layers.Dense)]
+
+
+PHASES = ("forward", "loss forward", "loss backward", "backward", "optimizer step")
+
+
+class BareRunner:
+    """The same step written directly in numpy: matmuls, the activation, softmax cross-entropy, backprop, update.
+
+    Same math as the engine (same initial weights, same batches, float results agree to rounding). The sigmoid is
+    the textbook ``1 / (1 + exp(-z))``.
+    """
+
+    label = "bare numpy"
+
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], activation: str) -> None:
+        self.W = [W.copy() for W, _ in weights]
+        self.b = [b.copy() for _, b in weights]
+        self.activation = activation
+        self.rows = np.arange(BATCH)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.h = [x]
+        for W, b in zip(self.W[:-1], self.b[:-1], strict=True):
+            z = x @ W + b
+            x = np.tanh(z) if self.activation == "tanh" else 1 / (1 + np.exp(-z))
+            self.h.append(x)
+        return x @ self.W[-1] + self.b[-1]
+
+    def loss_forward(self, logits: np.ndarray, y: np.ndarray) -> float:
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        self.prob = exp / total
+        self.y = y
+        return float(np.sum(np.log(total[:, 0]) - shifted[self.rows, y]) / len(y))
+
+    def loss_backward(self) -> np.ndarray:
+        dz = self.prob.copy()
+        dz[self.rows, self.y] -= 1
+        return dz / len(self.y)
+
+    def backward(self, dz: np.ndarray) -> None:
+        self.dW = [None] * len(self.W)
+        self.db = [None] * len(self.W)
+        for i in range(len(self.W) - 1, -1, -1):
+            self.dW[i] = self.h[i].T @ dz
+            self.db[i] = dz.sum(axis=0)
+            if i:
+                dh = dz @ self.W[i].T
+                h = self.h[i]
+                dz = dh * (1 - h * h) if self.activation == "tanh" else dh * (h * (1 - h))
+
+    def update(self) -> None:
+        for W, b, dW, db in zip(self.W, self.b, self.dW, self.db, strict=True):
+            W -= LR * dW
+            b -= LR * db
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> float:
+        value = self.loss_forward(self.forward(x), y)
+        self.backward(self.loss_backward())
+        self.update()
+        return value
+
+    def phases(self, x: np.ndarray, y: np.ndarray, clock: Callable[[], float] = time.perf_counter) -> list[float]:
+        t0 = clock()
+        logits = self.forward(x)
+        t1 = clock()
+        self.loss_forward(logits, y)
+        t2 = clock()
+        dz = self.loss_backward()
+        t3 = clock()
+        self.backward(dz)
+        t4 = clock()
+        self.update()
+        t5 = clock()
+        return [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4]
+
+    def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return list(zip(self.W, self.b, strict=True))
+
+
+class TorchRunner:
+    """The same step in PyTorch on the CPU (nn.Linear, cross_entropy, optim.SGD), from the same initial weights."""
+
+    label = "torch"
+
+    def __init__(self, torch: Any, weights: list[tuple[np.ndarray, np.ndarray]], activation: str) -> None:
+        self.torch = torch
+        act = torch.nn.Tanh if activation == "tanh" else torch.nn.Sigmoid
+        modules: list[Any] = []
+        for i, (W, b) in enumerate(weights):
+            linear = torch.nn.Linear(W.shape[0], W.shape[1], dtype=torch.from_numpy(W).dtype)
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(W.T.copy()))  # torch stores (out, in)
+                linear.bias.copy_(torch.from_numpy(b.copy()))
+            modules.append(linear)
+            if i < len(weights) - 1:
+                modules.append(act())
+        self.net = torch.nn.Sequential(*modules)
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=LR)
+        self.cross_entropy = torch.nn.functional.cross_entropy
+
+    def step(self, x: Any, y: Any) -> float:
+        self.opt.zero_grad()
+        loss = self.cross_entropy(self.net(x), y)
+        loss.backward()
+        self.opt.step()
+        return loss.item()
+
+    def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        linears = [m for m in self.net if isinstance(m, self.torch.nn.Linear)]
+        return [(m.weight.detach().numpy().T, m.bias.detach().numpy()) for m in linears]
+
+
+def same_math_check(spec: NetSpec, dtype: Any, torch: Any, steps: int = 5) -> dict[str, float]:
+    """Largest relative difference from the engine, over the losses and the final weights of a few steps."""
+    X, y = make_data(dtype)
+    engine = EngineRunner(spec, dtype)
+    others: dict[str, Any] = {"bare": BareRunner([(W.copy(), b.copy()) for W, b in engine.weights()],
+                                                 spec.activation)}
+    if torch is not None:
+        others["torch"] = TorchRunner(torch, engine.weights(), spec.activation)
+    inputs = {"bare": (X, y)}
+    if torch is not None:
+        inputs["torch"] = (torch.from_numpy(X), torch.from_numpy(y))
+    reference = [engine.step(X[k], y[k]) for k in range(steps)]
+    result = {}
+    for name, runner in others.items():
+        xs, ys = inputs[name]
+        values = [runner.step(xs[k], ys[k]) for k in range(steps)]
+        worst = max(abs(a - b) / abs(a) for a, b in zip(reference, values, strict=True))
+        for (W0, b0), (W1, b1) in zip(engine.weights(), runner.weights(), strict=True):
+            scale_W, scale_b = np.max(np.abs(W0)), max(np.max(np.abs(b0)), 1e-12)
+            worst = max(worst, float(np.max(np.abs(W0 - W1)) / scale_W), float(np.max(np.abs(b0 - b1)) / scale_b))
+        result[name] = worst
+    return result
+
+
+def interleave(runners: Mapping[str, Callable[[Any, Any], Any]], batches: Mapping[str, tuple[Any, Any]],
+               rounds: int, steps: int, warmup: int) -> dict[str, list[list[float]]]:
+    """Step times (seconds) of each runner, per round: ``steps`` steps of each runner in turn, rotating the order."""
+    names = list(runners)
+    for name in names:
+        xs, ys = batches[name]
+        for k in range(warmup):
+            runners[name](xs[k % POOL], ys[k % POOL])
+    times: dict[str, list[list[float]]] = {name: [] for name in names}
+    clock = time.perf_counter
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            step, (xs, ys) = runners[name], batches[name]
+            block = []
+            for k in range(steps):
+                x, y = xs[k % POOL], ys[k % POOL]
+                t0 = clock()
+                step(x, y)
+                block.append(clock() - t0)
+            times[name].append(block)
+    return times
+
+
+@dataclass
+class EngineResult:
+    spec: NetSpec
+    dtype: Any
+    times: dict[str, list[list[float]]]
+    check: dict[str, float]
+
+    def summary(self, name: str) -> Summary:
+        return summarize([t for block in self.times[name] for t in block])
+
+    def ratio(self, top: str, bottom: str) -> tuple[float, Summary]:
+        """Median over rounds of (median step of ``top`` / median step of ``bottom`` in that round), and its spread.
+
+        Pairing the two implementations round by round keeps a burst of load from other processes, which hits
+        both alike, out of the ratio.
+        """
+        pairs = zip(self.times[top], self.times[bottom], strict=True)
+        per_round = summarize([np.median(a) / np.median(b) for a, b in pairs])
+        return per_round.median, per_round
+
+
+def run_engine(settings: Settings, torch: Any, threads: int) -> list[EngineResult]:
+    heading("1. Engine training step (forward + loss + backward + SGD step)")
+    print(f"  batch {BATCH}, input {IN_FEATURES}, {CLASSES} classes, softmax cross-entropy, SGD lr={LR}; "
+          f"{settings.rounds} interleaved rounds x {settings.steps} steps per implementation after "
+          f"{settings.warmup} warm-up steps; times in ms, median [IQR]")
+    if torch is None:
+        print("  PyTorch is not installed: the torch column is skipped (pip install torch==2.13.0 to add it).")
+    else:
+        torch.set_num_threads(threads)
+        print(f"  PyTorch {torch.__version__}, torch.set_num_threads({threads}) (numpy's BLAS uses {threads})")
+    results = []
+    for spec in NETS:
+        for dtype in DTYPES:
+            X, y = make_data(dtype)
+            engine = EngineRunner(spec, dtype)
+            bare = BareRunner([(W.copy(), b.copy()) for W, b in engine.weights()], spec.activation)
+            runners: dict[str, Callable[[Any, Any], Any]] = {"engine": engine.step, "bare": bare.step}
+            batches: dict[str, tuple[Any, Any]] = {"engine": (X, y), "bare": (X, y)}
+            if torch is not None:
+                runners["torch"] = TorchRunner(torch, engine.weights(), spec.activation).step
+                batches["torch"] = (torch.from_numpy(X), torch.from_numpy(y))
+            times = interleave(runners, batches, settings.rounds, settings.steps, settings.warmup)
+            results.append(EngineResult(spec, dtype, times, same_math_check(spec, dtype, torch)))
+
+    headers = ["net", "dtype", "engine ms", "bare numpy ms", "torch ms", "engine/bare", "torch/engine", "targets"]
+    rows = []
+    for res in results:
+        engine_s, bare_s = res.summary("engine"), res.summary("bare")
+        eb, eb_rounds = res.ratio("engine", "bare")
+        cells = [res.spec.name, np.dtype(res.dtype).name, fmt_ms(engine_s), fmt_ms(bare_s)]
+        verdict = ["<=1.15 yes" if eb <= ENGINE_TARGET else "<=1.15 NO"]
+        if "torch" in res.times:
+            te, te_rounds = res.ratio("torch", "engine")
+            cells.append(fmt_ms(res.summary("torch")))
+            cells += [fmt_ratio(eb, eb_rounds), fmt_ratio(te, te_rounds)]
+            verdict.append(">=1.5 yes" if te >= TORCH_TARGET else ">=1.5 NO")
+        else:
+            cells += ["-", fmt_ratio(eb, eb_rounds), "-"]
+        rows.append(cells + [", ".join(verdict)])
+    print()
+    print(table(headers, rows))
+    print("  ratios: median over rounds of the per-round ratio of median step times [IQR over rounds]")
+    checks = []
+    for res in results:
+        diffs = ", ".join(f"{k} {v:.1e}" for k, v in res.check.items())
+        checks.append(f"{res.spec.name} {np.dtype(res.dtype).name}: {diffs}")
+    print("  same math: largest relative difference from the engine over 5 steps (losses and final weights):")
+    for text in checks:
+        print("    " + text)
+    return results
+
+
+def fmt_ms(s: Summary) -> str:
+    return f"{s.median * 1e3:.3f} [{s.iqr * 1e3:.3f}]"
+
+
+def fmt_ratio(value: float, spread: Summary) -> str:
+    return f"{value:.2f} [{spread.q1:.2f}-{spread.q3:.2f}]"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Part 1b: where the engine spends its time (run when it misses the 1.15x target)
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def paired_calls(pairs: Mapping[str, tuple[Callable[[], Any], Callable[[], Any]]], repeat: int,
+                 number: int) -> dict[str, tuple[float, float]]:
+    """Median time (seconds) of ``number`` calls of each (engine, bare) function, the two interleaved."""
+    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in pairs}
+    clock = time.perf_counter
+    for r in range(repeat):
+        for name, (engine_fn, bare_fn) in pairs.items():
+            order = ((0, engine_fn), (1, bare_fn)) if r % 2 == 0 else ((1, bare_fn), (0, engine_fn))
+            for slot, fn in order:
+                t0 = clock()
+                for _ in range(number):
+                    fn()
+                times[name][slot].append((clock() - t0) / number)
+    return {name: (float(np.median(e)), float(np.median(b))) for name, (e, b) in times.items()}
+
+
+def method_pairs(spec: NetSpec, dtype: Any) -> tuple[dict[str, tuple[Callable[[], Any], Callable[[], Any]]],
+                                                     dict[str, int]]:
+    """Each engine method of one step beside the bare numpy lines that do the same work, on the same arrays.
+
+    Each pair covers every call of the method in one step (all Dense layers, all activations ...), so the
+    difference of the two times is the method's overhead per training step.
+    """
+    X, y = make_data(dtype)
+    runner = EngineRunner(spec, dtype)
+    runner.step(X[0], y[0])  # fills every cache
+    model, loss, opt = runner.model, runner.loss, runner.opt
+    dense = [layer for layer in model if isinstance(layer, layers.Dense)]
+    acts = [layer for layer in model if isinstance(layer, activations.Activation)]
+    act_name = type(acts[0]).__name__
+    rng = np.random.default_rng(3)
+    xs = [layer.cache["x"] for layer in dense]
+    zs = [layer.cache["z"] for layer in acts]
+    hs = [layer.cache["out"] for layer in acts]
+    d_dense = [rng.standard_normal((BATCH, layer.out_features)).astype(dtype) * 1e-3 for layer in dense]
+    d_acts = [rng.standard_normal(z.shape).astype(dtype) * 1e-3 for z in zs]
+    weights = [(layer.params["W"].copy(), layer.params["b"].copy()) for layer in dense]
+    grads = [(np.zeros_like(W), np.zeros_like(b)) for W, b in weights]
+    logits = model.forward(X[0])
+    bare = BareRunner(weights, spec.activation)
+    bare_loss = bare.loss_forward(logits, y[0])
+    del bare_loss
+
+    def each(fn: Callable[..., Any], *columns: list[Any]) -> Callable[[], None]:
+        def call() -> None:
+            for args in zip(*columns, strict=True):
+                fn(*args)
+        return call
+
+    if spec.activation == "tanh":
+        act_forward, act_backward = np.tanh, (lambda d, h: d * (1 - h * h))
+    else:
+        act_forward, act_backward = (lambda z: 1 / (1 + np.exp(-z))), (lambda d, h: d * (h * (1 - h)))
+
+    def dense_backward_bare(x: np.ndarray, d: np.ndarray, W: np.ndarray) -> None:
+        x.T @ d
+        d.sum(axis=0)
+        d @ W.T
+
+    def dense_backward_first_bare(x: np.ndarray, d: np.ndarray) -> None:
+        x.T @ d  # the input gradient of the first layer is not needed for training
+        d.sum(axis=0)
+
+    def sgd_bare() -> None:
+        for (W, b), (gW, gb) in zip(weights, grads, strict=True):
+            W -= LR * gW
+            b -= LR * gb
+
+    def sequential_forward_layers() -> None:
+        x = X[0]
+        for layer in model.layers:
+            x = layer.forward(x)
+
+    def sequential_backward_layers() -> None:
+        d = d_dense[-1]
+        for layer in reversed(model.layers):
+            d = layer.backward(d)
+
+    pairs: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+        "Dense.forward": (each(lambda layer, x: layer.forward(x), dense, xs),
+                          each(lambda wb, x: x @ wb[0] + wb[1], weights, xs)),
+        f"{act_name}.forward": (each(lambda layer, z: layer.forward(z), acts, zs), each(act_forward, zs)),
+        f"{act_name}.backward": (each(lambda layer, d: layer.backward(d), acts, d_acts),
+                                 each(act_backward, d_acts, hs)),
+        "Dense.backward, layers 1..": (each(lambda layer, d: layer.backward(d), dense[1:], d_dense[1:]),
+                                       each(dense_backward_bare, xs[1:], d_dense[1:], [W for W, _ in weights[1:]])),
+        "Dense.backward, layer 0 (dx unused)": (lambda: dense[0].backward(d_dense[0]),
+                                                lambda: dense_backward_first_bare(xs[0], d_dense[0])),
+        "SoftmaxCrossEntropy.forward": (lambda: loss.forward(logits, y[0]), lambda: bare.loss_forward(logits, y[0])),
+        "SoftmaxCrossEntropy.backward": (loss.backward, bare.loss_backward),
+        "SGD.step": (opt.step, sgd_bare),
+        "  of which Sequential.params + .grads": (lambda: (model.params, model.grads), lambda: None),
+        "Sequential.forward loop": (lambda: model.forward(X[0]), sequential_forward_layers),
+        "Sequential.backward loop": (lambda: model.backward(d_dense[-1]), sequential_backward_layers),
+    }
+    calls = {"Dense.forward": len(dense), f"{act_name}.forward": len(acts), f"{act_name}.backward": len(acts),
+             "Dense.backward, layers 1..": len(dense) - 1, "Dense.backward, layer 0 (dx unused)": 1,
+             "SoftmaxCrossEntropy.forward": 1, "SoftmaxCrossEntropy.backward": 1, "SGD.step": 1,
+             "  of which Sequential.params + .grads": 1,
+             "Sequential.forward loop": 1, "Sequential.backward loop": 1}
+    return pairs, calls
+
+
+def dense_unchecked_forward(layer: layers.Dense) -> Callable[[np.ndarray], np.ndarray]:
+    """Dense forward without the per-call input checks."""
+    W, b = layer.params["W"], layer.params["b"]
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        layer.cache["x"] = x
+        out = x @ W
+        out += b
+        return out
+
+    return forward
+
+
+def sigmoid_plain_forward(layer: activations.Sigmoid) -> Callable[[np.ndarray], np.ndarray]:
+    """Sigmoid forward for float32/float64 arrays straight from the layer: the same operations as ``Sigmoid.fn``
+    (exp(-z) with its overflow silenced, += 1, reciprocal) without fn's asarray/dtype/astype handling."""
+
+    def forward(z: np.ndarray) -> np.ndarray:
+        out = np.negative(z)
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+        out += 1
+        np.reciprocal(out, out=out)
+        layer.cache["z"] = z
+        layer.cache["out"] = out
+        return out
+
+    return forward
+
+
+def dense_method_sum_backward(layer: layers.Dense) -> Callable[[np.ndarray], np.ndarray]:
+    """Dense backward with ``dout.sum(axis=0, out=...)`` instead of the Python-level wrapper ``np.sum``."""
+    W, grad_W, grad_b = layer.params["W"], layer.grads["W"], layer.grads["b"]
+
+    def backward(dout: np.ndarray) -> np.ndarray:
+        np.matmul(layer.cache["x"].T, dout, out=grad_W)
+        dout.sum(axis=0, out=grad_b)
+        return dout @ W.T
+
+    return backward
+
+
+def dense_first_backward(layer: layers.Dense, method_sum: bool) -> Callable[[np.ndarray], None]:
+    """Backward of the first Dense layer without the input gradient dx, which training never uses."""
+
+    def backward(dout: np.ndarray) -> None:
+        np.matmul(layer.cache["x"].T, dout, out=layer.grads["W"])
+        if method_sum:
+            dout.sum(axis=0, out=layer.grads["b"])
+        else:
+            np.sum(dout, axis=0, out=layer.grads["b"])
+
+    return backward
+
+
+def sgd_cached_step(opt: optim.SGD) -> Callable[[], None]:
+    """Plain SGD step over (param, grad) pairs collected once, instead of rebuilding the name dicts every step."""
+    pairs = list(zip(opt.model.params.values(), opt.model.grads.values(), strict=True))
+    lr = opt.lr
+
+    def step() -> None:
+        opt.t += 1
+        for p, g in pairs:
+            p -= lr * g
+
+    return step
+
+
+def loss_unchecked_forward(loss: losses.SoftmaxCrossEntropy) -> Callable[[np.ndarray, np.ndarray], float]:
+    """Softmax cross-entropy forward without the input checks (same arithmetic)."""
+
+    def forward(pred: np.ndarray, target: np.ndarray) -> float:
+        n = pred.shape[0]
+        shifted = pred - pred.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        log_prob = shifted - np.log(total)
+        loss.cache = {"prob": exp / total, "target": target}
+        return float(-np.sum(log_prob[np.arange(n), target]) / n)
+
+    return forward
+
+
+CHANGES = {
+    "sigmoid": "Sigmoid.forward without fn's asarray/dtype/astype steps (same ufuncs)",
+    "dense": "Dense.forward without _check_input/_check_dtype",
+    "dense_bwd": "Dense.backward with dout.sum(axis=0, out=) instead of np.sum",
+    "dx0": "no input gradient dx in the first Dense layer's backward",
+    "sgd": "SGD.step over (param, grad) pairs built once",
+    "loss": "SoftmaxCrossEntropy.forward without input checks",
+}
+
+
+def patched_engine(spec: NetSpec, dtype: Any, changes: tuple[str, ...]) -> EngineRunner:
+    """An engine whose instances have some methods replaced (for measurement only; the package is not changed)."""
+    runner = EngineRunner(spec, dtype)
+    for layer in runner.model:
+        if "sigmoid" in changes and isinstance(layer, activations.Sigmoid):
+            layer.forward = sigmoid_plain_forward(layer)  # type: ignore[method-assign]
+        if "dense" in changes and isinstance(layer, layers.Dense):
+            layer.forward = dense_unchecked_forward(layer)  # type: ignore[method-assign]
+        if "dense_bwd" in changes and isinstance(layer, layers.Dense):
+            layer.backward = dense_method_sum_backward(layer)  # type: ignore[method-assign]
+    if "dx0" in changes:
+        first = runner.model.layers[0]
+        first.backward = dense_first_backward(first, "dense_bwd" in changes)  # type: ignore[method-assign]
+    if "sgd" in changes:
+        runner.opt.step = sgd_cached_step(runner.opt)  # type: ignore[method-assign]
+    if "loss" in changes:
+        runner.loss.forward = loss_unchecked_forward(runner.loss)  # type: ignore[method-assign]
+    return runner
+
+
+def profile_engine(result: EngineResult, settings: Settings) -> None:
+    spec, dtype = result.spec, result.dtype
+    name = f"{spec.name} {np.dtype(dtype).name}"
+    print()
+    print(f"  Profile of {name} (engine/bare {result.ratio('engine', 'bare')[0]:.2f} > {ENGINE_TARGET})")
+    X, y = make_data(dtype)
+
+    # (a) method by method: each engine method against the bare numpy lines doing the same work
+    pairs, calls = method_pairs(spec, dtype)
+    timed = paired_calls(pairs, repeat=max(settings.rounds, 10), number=max(settings.steps, 10))
+    rows, total = [], 0.0
+    for label, (e, b) in timed.items():
+        extra = (e - b) * 1e6
+        if not label.startswith(("Sequential", " ")):
+            total += extra
+        rows.append([label, str(calls[label]), f"{e * 1e6:.1f}", f"{b * 1e6:.1f}", f"{extra:+.1f}"])
+    print("  (a) each method over one step, against bare numpy doing the same work on the same arrays "
+          "(medians, microseconds)")
+    print(table(["method (all calls in a step)", "calls", "engine us", "bare us", "overhead us/step"], rows,
+                indent="    "))
+    print(f"    sum of the method overheads (without the indented row, part of SGD.step, and the Sequential rows, "
+          f"which compare the engine with itself): "
+          f"{total:+.0f} us/step; measured step difference: "
+          f"{(result.summary('engine').median - result.summary('bare').median) * 1e6:+.0f} us/step")
+
+    # (b) cProfile: own time per function per step; numpy operators such as @ count as the calling function's time
+    engine = EngineRunner(spec, dtype)
+    steps = max(settings.rounds * settings.steps // 2, 50)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for k in range(steps):
+        engine.step(X[k % POOL], y[k % POOL])
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    entries = []
+    for (filename, line, func), (_, ncalls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{Path(filename).name}:{line} {func}" if filename != "~" else func
+        entries.append((tottime, cumtime, ncalls, where))
+    entries.sort(reverse=True)
+    print(f"  (b) cProfile over {steps} steps, the top functions by own time (the profiler itself adds time "
+          "to every Python call)")
+    rows = [[where, f"{ncalls / steps:.0f}", f"{tot / steps * 1e6:.1f}", f"{cum / steps * 1e6:.1f}"]
+            for tot, cum, ncalls, where in entries[:8]]
+    print(table(["function", "calls/step", "own us/step", "cumulative us/step"], rows, indent="    "))
+
+    # (c) the engine with one change at a time, interleaved with the unchanged engine and bare numpy
+    keys = [k for k in CHANGES if k != "sigmoid" or spec.activation == "sigmoid"]
+    variants: dict[str, tuple[str, ...]] = {"engine as is": ()}
+    variants.update({f"+ {key}": (key,) for key in keys})
+    variants["+ all of these"] = tuple(keys)
+    reference = EngineRunner(spec, dtype)
+    expected = [reference.step(X[k], y[k]) for k in range(3)]
+    drift = 0.0
+    for changes in variants.values():
+        check_runner = patched_engine(spec, dtype, changes)
+        got = [check_runner.step(X[k], y[k]) for k in range(3)]
+        drift = max(drift, max(abs(a - b) / abs(a) for a, b in zip(expected, got, strict=True)))
+    runners: dict[str, Callable[[Any, Any], Any]] = {
+        label: patched_engine(spec, dtype, changes).step for label, changes in variants.items()}
+    runners["bare numpy"] = BareRunner(EngineRunner(spec, dtype).weights(), spec.activation).step
+    times = interleave(runners, {k: (X, y) for k in runners}, settings.rounds, settings.steps, settings.warmup)
+    base = EngineResult(spec, dtype, times, {})
+    rows = []
+    for label in times:
+        med = base.summary(label).median
+        saved = paired_median_difference(times["engine as is"], times[label])
+        ratio, spread = base.ratio(label, "bare numpy")
+        what = CHANGES.get(label[2:], "") if label.startswith("+ ") else ""
+        rows.append([label, f"{med * 1e6:.0f}", f"{saved * 1e6:+.0f}", fmt_ratio(ratio, spread), what])
+    print("  (c) whole steps with one change at a time (methods replaced on the instances, not in the package; "
+          f"losses of the first 3 steps differ from the engine's by at most {drift:.1e} relative)")
+    print(table(["variant", "median us", "saved us", "x bare", "change"], rows, indent="    "))
+
+
+def paired_median_difference(a: list[list[float]], b: list[list[float]]) -> float:
+    """Median over rounds of (median of a's block - median of b's block)."""
+    return float(np.median([np.median(x) - np.median(y) for x, y in zip(a, b, strict=True)]))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Part 2: notebooks
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def find_notebooks() -> list[Path]:
+    found: list[Path] = []
+    for folder in ("solutions", "notebooks"):
+        found += sorted((REPO / folder).glob("*.ipynb"))
+    return found
+
+
+@dataclass
+class NotebookRun:
+    kernel_start: float  # seconds from asking for a kernel until it answers
+    execution: float  # seconds from the first cell to the end of the last one (or of the failing one)
+    slowest_cell: tuple[float, int]  # (seconds, index)
+    status: str
+
+
+def execute_notebook(path: Path, env: dict[str, str]) -> NotebookRun:
+    """Execute a temporary copy of ``path`` with nbclient, cell by cell, timing the kernel start separately."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    with tempfile.TemporaryDirectory(prefix="vanishing-bench-") as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copy(path, copy)
+        nb = nbformat.read(copy, as_version=4)
+        client = NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": tmp}})
+        status, slowest, index = "ok", (0.0, -1), -1
+        t0 = time.perf_counter()
+        t1 = None
+        try:
+            with client.setup_kernel(env=env):
+                t1 = time.perf_counter()
+                for index, cell in enumerate(nb.cells):
+                    tc = time.perf_counter()
+                    client.execute_cell(cell, index)
+                    slowest = max(slowest, (time.perf_counter() - tc, index))
+        except CellExecutionError as error:
+            status = f"error in cell {index}: {getattr(error, 'ename', type(error).__name__)}"
+        except Exception as error:  # a kernel that dies or times out is reported, not raised
+            status = f"failed: {type(error).__name__}: {str(error)[:60]}"
+        t2 = time.perf_counter()
+    if t1 is None:
+        return NotebookRun(t2 - t0, 0.0, slowest, status)
+    return NotebookRun(t1 - t0, t2 - t1, slowest, status)
+
+
+def run_notebooks(settings: Settings) -> None:
+    heading("2. Notebook execution (nbclient, a temporary copy of each notebook)")
+    paths = find_notebooks()
+    if not paths:
+        print("  no notebooks found in solutions/ or notebooks/ yet")
+        return
+    try:
+        import nbclient  # noqa: F401
+        import nbformat  # noqa: F401
+    except ImportError as error:
+        print(f"  skipped: {error}")
+        return
+    # The kernel imports this working tree's `vanishing`, installed or not.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env.setdefault("MPLBACKEND", "Agg")
+    rows = []
+    total = 0.0
+    for path in paths:
+        for _ in range(settings.notebook_runs):
+            run = execute_notebook(path, env)
+            total += run.execution
+            seconds, cell = run.slowest_cell
+            rows.append([f"{path.parent.name}/{path.name}", f"{run.kernel_start:.2f}", f"{run.execution:.2f}",
+                         f"{seconds:.2f} (cell {cell})", run.status])
+    print(table(["notebook", "kernel start s", "execution s", "slowest cell s", "status"], rows))
+    print(f"  total execution (kernel starts excluded): {total:.1f} s; largest notebook kernel "
+          f"(maxrss of finished child processes): {maxrss_mib(resource.RUSAGE_CHILDREN):.0f} MiB")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Part 3: widgets
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def control_settings(name: str, control: Any) -> list[tuple[str, Callable[[], None]]]:
+    """A few changes to apply to one control: each returns a (description, action) pair."""
+
+    def setter(value: Any) -> Callable[[], None]:
+        def apply() -> None:
+            control.value = value
+        return apply
+
+    kind = type(control).__name__
+    if kind == "Button":
+        return [(f"{name}: click", control.click)]
+    options = getattr(control, "options", None)
+    if options is not None and isinstance(getattr(control, "index", None), int):
+        start, count = control.index, len(options)
+        order = [(start + i) % count for i in range(1, count)] + [start]
+        labels = list(getattr(control, "_options_labels", [str(o) for o in options]))
+
+        def chooser(i: int) -> Callable[[], None]:
+            def apply() -> None:
+                control.index = i
+            return apply
+
+        return [(f"{name}={labels[i]}", chooser(i)) for i in order if count > 1]
+    value = getattr(control, "value", None)
+    if isinstance(value, bool):
+        return [(f"{name}={not value}", setter(not value)), (f"{name}={value}", setter(value))]
+    low, high = getattr(control, "min", None), getattr(control, "max", None)
+    if isinstance(value, (int, float)) and low is not None and high is not None and high > low:
+        if kind == "FloatLogSlider":  # min and max are exponents of `base`
+            base = control.base
+            points = [base ** (low + f * (high - low)) for f in (0.2, 0.8, 0.5, 0.35, 0.65)]
+        else:
+            step = getattr(control, "step", None) or 0
+            points = []
+            for f in (0.2, 0.8, 0.5, 0.35, 0.65):
+                v = low + f * (high - low)
+                if step:
+                    v = low + round((v - low) / step) * step
+                points.append(int(round(v)) if isinstance(value, int) else float(v))
+        points = [p for p in dict.fromkeys(points) if p != value] + [value]
+        return [(f"{name}={p:g}", setter(p)) for p in points]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and low is None:  # an unbounded text box
+        return [(f"{name}={value + k:g}", setter(value + k)) for k in (1, 2, 0)]
+    if isinstance(value, tuple) and len(value) == 2 and low is not None and high is not None:
+        span = high - low
+        inner = (type(value[0])(low + span * 0.25), type(value[1])(low + span * 0.75))
+        return [(f"{name}={inner}", setter(inner)), (f"{name}={value}", setter(value))]
+    return []
+
+
+def widget_plan(app: Any, updates: int) -> tuple[list[tuple[str, Callable[[], None]]], list[str]]:
+    """Round-robin over the changes of every control (and of the scenario picker) until ``updates`` are planned."""
+    controls = dict(getattr(app, "controls", {}))
+    per_control = {name: control_settings(name, c) for name, c in controls.items()}
+    picker = getattr(app, "preset_picker", None)
+    if picker is not None and getattr(app, "presets", None):
+        per_control["scenario"] = [(f"scenario={key}", preset_setter(picker, key)) for key in app.presets]
+    skipped = [f"{name} ({type(controls[name]).__name__})" for name, s in per_control.items() if not s]
+    queues = [s for s in per_control.values() if s]
+    plan: list[tuple[str, Callable[[], None]]] = []
+    position = [0] * len(queues)
+    while queues and len(plan) < updates:
+        for q, changes in enumerate(queues):
+            if len(plan) >= updates:
+                break
+            plan.append(changes[position[q] % len(changes)])
+            position[q] += 1
+    return plan, skipped
+
+
+def preset_setter(picker: Any, key: str) -> Callable[[], None]:
+    def apply() -> None:
+        picker.value = None  # choosing the scenario shown last time would not fire
+        picker.value = key
+    return apply
+
+
+def run_widgets(settings: Settings) -> None:
+    heading("3. Widget update latency (set a control's value; recompute + redraw run in the observer)")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        from vanishing import widgets
+    except ImportError as error:
+        print(f"  vanishing.widgets is not importable yet ({error}); nothing to measure")
+        return
+    registry = getattr(widgets, "WIDGETS", None)
+    if not registry:
+        print("  vanishing.widgets.WIDGETS is missing or empty; nothing to measure")
+        return
+    print(f"  {settings.widget_updates} changes per widget, round-robin over its controls; with a Run button the "
+          "time includes pressing it; compute and draw are the App's own timings of the same updates")
+    rows, notes = [], []
+    for name, builder in registry.items():
+        try:
+            t0 = time.perf_counter()
+            app = builder()
+            build = time.perf_counter() - t0
+        except Exception as error:  # a builder that fails is reported and the others still run
+            failed = f"build failed: {type(error).__name__}: {error}"
+            rows.append([name, "-", "-", "-", "-", "-", "-", "-", failed[:80]])
+            continue
+        plan, skipped = widget_plan(app, settings.widget_updates)
+        run_button = getattr(app, "run_button", None)
+        times: list[float] = []
+        parts: dict[str, list[float]] = {}
+        errors, slowest, failures = 0, (0.0, ""), []
+        for label, action in plan:
+            app.timings = {}
+            t0 = time.perf_counter()
+            try:
+                action()
+                if run_button is not None:
+                    run_button.click()
+            except Exception as error:  # a widget should show a message, never raise; record it
+                failures.append(f"{label}: {type(error).__name__}")
+                continue
+            elapsed = time.perf_counter() - t0
+            times.append(elapsed)
+            slowest = max(slowest, (elapsed, label))
+            errors += getattr(app, "error", None) is not None
+            for key, value in (getattr(app, "timings", None) or {}).items():
+                if isinstance(value, float):
+                    parts.setdefault(key, []).append(value)
+        close = getattr(app, "close", None)
+        if callable(close):
+            close()
+        if skipped:
+            notes.append(f"{name}: controls not varied: {', '.join(skipped)}")
+        if failures:
+            notes.append(f"{name}: raised on {', '.join(failures[:5])}")
+        if not times:
+            rows.append([name, f"{build * 1e3:.0f}", "0", "-", "-", "-", "-", "-", "no control could be changed"])
+            continue
+        s = summarize(times)
+        compute = f"{np.median(parts['compute']) * 1e3:.0f}" if parts.get("compute") else "-"
+        draw = f"{np.median(parts['draw']) * 1e3:.0f}" if parts.get("draw") else "-"
+        flag = f"OVER {WIDGET_LIMIT_MS:.0f} ms" if s.p95 * 1e3 > WIDGET_LIMIT_MS else "ok"
+        if errors:
+            flag += f"; {errors} showed a message"
+        rows.append([name, f"{build * 1e3:.0f}", str(s.n), f"{s.median * 1e3:.0f}", f"{s.p95 * 1e3:.0f}", compute,
+                     draw, f"{slowest[0] * 1e3:.0f} ({slowest[1]})", flag])
+    print(table(["widget", "build ms", "updates", "median ms", "p95 ms", "compute ms", "draw ms",
+                 "slowest ms (setting)", "flag"], rows))
+    for note in notes:
+        print("  " + note)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Part 4: memory
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def traced() -> Iterator[Callable[[], int]]:
+    """tracemalloc running inside the block; yields a function returning the peak so far (bytes)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        yield lambda: tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def run_memory(settings: Settings) -> None:
+    heading("4. Peak memory of the engine benchmark (tracemalloc; numpy reports its buffers to it)")
+    print(f"  peak traced memory from building the network through {settings.memory_steps} training steps "
+          "(the batches are made before tracing); PyTorch's allocator is not visible to tracemalloc")
+    rows = []
+    for spec in NETS:
+        for dtype in DTYPES:
+            X, y = make_data(dtype)
+            with traced() as peak:
+                engine = EngineRunner(spec, dtype)
+                for k in range(settings.memory_steps):
+                    engine.step(X[k % POOL], y[k % POOL])
+                engine_peak = peak()
+            weights = [(W.copy(), b.copy()) for W, b in engine.weights()]
+            param_bytes = sum(W.nbytes + b.nbytes for W, b in weights)
+            with traced() as peak:
+                bare = BareRunner(weights, spec.activation)
+                for k in range(settings.memory_steps):
+                    bare.step(X[k % POOL], y[k % POOL])
+                bare_peak = peak()
+            rows.append([spec.name, np.dtype(dtype).name, f"{param_bytes / 1024:.0f}", f"{engine_peak / 1024:.0f}",
+                         f"{bare_peak / 1024:.0f}", f"{engine_peak / bare_peak:.2f}"])
+    print(table(["net", "dtype", "parameters KiB", "engine peak KiB", "bare peak KiB", "engine/bare"], rows))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------------------------------------
+
+PARTS = ("engine", "notebooks", "widgets", "memory")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Speed and memory benchmarks of the vanishing engine, the course "
+                                                 "notebooks and the widgets (measurements, not tests).")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer rounds, steps and widget updates: a rough look in well under a minute")
+    parser.add_argument("--only", choices=PARTS, action="append",
+                        help="run only this part (may be given more than once)")
+    parser.add_argument("--repeat", type=int, metavar="N",
+                        help="interleaved rounds of the engine benchmark (default 60, --quick 6), executions of "
+                             "each notebook (default 1) and timed updates per widget (default 30, --quick 12)")
+    args = parser.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: allowed: an integer >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    settings = settings_for(args.quick, args.repeat)
+    parts = args.only or list(PARTS)
+    threads, how = numpy_blas_threads()
+    torch = try_import_torch() if "engine" in parts else None
+    started = time.perf_counter()
+    print("vanishing benchmarks")
+    print(f"  date {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; command: "
+          f"python benchmarks/run.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"  {cpu_model()}, {os.cpu_count()} logical CPUs; Python {platform.python_version()}, numpy "
+          f"{np.__version__}, BLAS threads {threads} ({how}); vanishing {getattr(vn, '__version__', '?')}; "
+          f"torch {getattr(torch, '__version__', 'not installed') if 'engine' in parts else 'not used'}")
+    print(f"  load average at the start (1, 5, 15 min): {load_average()}")
+    if "engine" in parts:
+        results = run_engine(settings, torch, threads)
+        missed = [r for r in results if r.ratio("engine", "bare")[0] > ENGINE_TARGET]
+        if missed:
+            print()
+            print(f"  The engine misses the {ENGINE_TARGET}x target on {len(missed)} of {len(results)} "
+                  "configurations; where the time goes:")
+            for res in missed:
+                profile_engine(res, settings)
+        else:
+            print(f"  The engine is within {ENGINE_TARGET}x of bare numpy everywhere.")
+        print(f"  maxrss of this process after part 1: {maxrss_mib():.0f} MiB")
+    if "notebooks" in parts:
+        run_notebooks(settings)
+    if "widgets" in parts:
+        run_widgets(settings)
+    if "memory" in parts:
+        run_memory(settings)
+    print()
+    print(f"maxrss of this process: {maxrss_mib():.0f} MiB; total time {time.perf_counter() - started:.0f} s; "
+          f"load average at the end: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()

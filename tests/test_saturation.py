@@ -259,3 +259,46 @@ def test_widgets_are_registered():
     assert app.error is None and app.result.activation == "sigmoid" and app.result.depth == 4
     app.set(steps=10, lr=1.0)
     assert app.result.steps == 10
+
+
+# --------------------------------------------------------------------------------------------- self-checks
+
+
+def test_check_glorot_limit_passes_the_formula_and_names_a_wrong_pair():
+    from vanishing import checks
+
+    assert checks.check_glorot_limit(lambda a, b: np.sqrt(6 / (a + b))).passed is True
+    assert checks.check_glorot_limit(None).passed is None
+    assert checks.check_glorot_limit(lambda a, b: None).passed is None
+    fan_in_only = checks.check_glorot_limit(lambda a, b: np.sqrt(3 / a))  # right on square layers only
+    assert fan_in_only.passed is False and "fan_in=784, fan_out=25" in fan_in_only.message
+    assert checks.check_glorot_limit(lambda a, b: np.sqrt(2 / (a + b))).passed is False
+
+
+def test_check_saturated_fraction_catches_the_threshold_and_the_sigmoid():
+    from vanishing import checks
+
+    def right(activation, a):
+        return np.mean(np.abs(a) > 0.99) if activation == "tanh" else np.mean((a < 0.01) | (a > 0.99))
+
+    assert checks.check_saturated_fraction(right).passed is True
+    inclusive = checks.check_saturated_fraction(lambda act, a: np.mean(np.abs(a) >= 0.99))
+    assert inclusive.passed is False and "tanh" in inclusive.message
+    tanh_rule_only = checks.check_saturated_fraction(lambda act, a: np.mean(np.abs(a) > 0.99))
+    assert tanh_rule_only.passed is False and "sigmoid" in tanh_rule_only.message
+    assert checks.check_saturated_fraction(...).passed is None
+
+
+def test_check_tanh_init_runs_the_experiment():
+    from vanishing import checks
+
+    assert checks.check_tanh_init(None).passed is None
+    assert checks.check_tanh_init({"init": "uniform", "limit": None}).passed is None
+    assert checks.check_tanh_init({"init": "he_uniform"}).passed is True
+    assert checks.check_tanh_init({"init": "uniform", "limit": 0.3}).passed is True
+    glorot = checks.check_tanh_init({"init": "glorot_uniform"})
+    assert glorot.passed is False and "below" in glorot.message and "0.24" in glorot.message
+    wide = checks.check_tanh_init({"init": "uniform", "limit": 1.0})
+    assert wide.passed is False and "saturated" in wide.message
+    assert checks.check_tanh_init(("uniform", 0.3)).passed is False
+    assert checks.check_tanh_init({"init": "lecun"}).passed is False

@@ -50,8 +50,9 @@ from ..train import Callback, DivergenceError, fit, predict
 __all__ = [
     "DerivativeZeros", "DigitsRun", "InitStatistics", "LearningRateRun", "OutputComparison", "OutputGradients",
     "OutputTraining", "SaturationOnset", "derivative_zeros", "digits_grid", "digits_run", "digits_split",
-    "init_comparison", "init_statistics", "layer_saturation", "lr_saturation", "output_gradients",
-    "output_loss_comparison", "output_unit_training", "saturation_onsets", "variance_gain",
+    "digits_table", "init_comparison", "init_statistics", "init_table", "layer_saturation", "lr_saturation",
+    "lr_table", "onset_table", "output_gradients", "output_loss_comparison", "output_table", "output_unit_training",
+    "saturation_onsets", "variance_gain", "zeros_table",
 ]
 
 NOTEBOOK = "02"
@@ -886,3 +887,82 @@ def output_loss_comparison(losses: tuple[str, ...] = OUTPUT_LOSSES, *, z_start: 
     runs = [output_unit_training(name, z_start=z_start, lr=lr, steps=steps, n=n, rng=np.random.default_rng(seed))
             for name in losses]
     return OutputComparison(gradients=gradients, runs=runs)
+
+
+# --- tables: the numbers the notebook prints, rounded so that BLAS differences cannot change them -------------------
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def onset_table(onsets: dict[str, SaturationOnset]) -> str:
+    """The saturation onsets of :func:`saturation_onsets` as a text table."""
+    rows = [[o.activation, o.rule, f"|z| > {o.z_onset:.3f}", f"{o.derivative_at_onset:.4f}", f"{o.derivative_max:g}",
+             f"{o.fraction_of_max:.1%}"] for o in onsets.values()]
+    return _table(["unit", "saturated when", "that is", "f' there", "max f'", "f' / max f'"], rows)
+
+
+def zeros_table(results: list[DerivativeZeros]) -> str:
+    """:func:`derivative_zeros` results as a text table: the derivative at the probe z and where it becomes 0."""
+    probe = results[0].probe_z
+    header = ["unit", "dtype", *[f"f'({z:g})" for z in probe], "exact 0 from z =", "and z =", "true f' underflows"]
+    rows = []
+    for r in results:
+        rows.append([r.activation, r.dtype, *[f"{d:.2g}" for d in np.asarray(r.probe_derivative, dtype=np.float64)],
+                     f"{r.z_positive:.4g}", f"{r.z_negative:.4g}", f"|z| > {r.underflow_z:.4g}"])
+    return _table(header, rows)
+
+
+def init_table(comparison: dict[tuple[str, str], InitStatistics]) -> str:
+    """:func:`init_comparison` as a text table, one row per (activation, initialisation).
+
+    Columns: the forward gain fan_in·Var[W]; activation std in the first and last
+    hidden layer; mean saturated fraction; the mean backward factor per layer
+    fan_out·Var[W]·E[f'(z)²] (above 1: gradients grow towards the input); and
+    the ratio of the first to the last hidden layer's gradient norm.
+    """
+    rows = []
+    for (activation, label), s in comparison.items():
+        factor = s.backward_gain * float(np.mean(s.mean_derivative_sq))
+        rows.append([activation, label, f"{s.forward_gain:.3g}", f"{s.act_std[0]:.2g} -> {s.act_std[-1]:.2g}",
+                     f"{s.saturated.mean():.0%}", f"{factor:.2g}", f"{s.gradient_ratio:.2g}"])
+    header = ["unit", "init", "fan_in*Var[W]", "std layer 1 -> 10", "saturated", "backward factor",
+              "grad norm 1st/last"]
+    return _table(header, rows)
+
+
+def lr_table(runs: dict[float, LearningRateRun]) -> str:
+    """:func:`lr_saturation` as a text table: saturated fractions before and after training, test accuracy."""
+    rows = []
+    for lr, r in runs.items():
+        rows.append([f"{lr:g}", f"{r.hidden_saturated[0].mean():.0%}", f"{r.hidden_saturated[-1].mean():.0%}",
+                     f"{r.output_saturated[-1]:.0%}", f"{r.test_accuracy:.0%}", "yes" if r.diverged else "no"])
+    header = ["lr", "hidden saturated at start", "at end", "outputs saturated at end", "test accuracy", "diverged"]
+    return _table(header, rows)
+
+
+def digits_table(grid: dict[tuple[float, float], DigitsRun]) -> str:
+    """:func:`digits_grid` as a text table: test accuracy per epoch and the saturated fractions."""
+    rows = []
+    for (limit, lr), r in grid.items():
+        accuracy = " ".join(f"{a:.0%}".rjust(4) for a in r.test_accuracy)
+        hidden = f"{r.hidden_saturated[0]:.0%} -> {r.hidden_saturated[-1]:.0%}"
+        wrong = f"{r.output_wrong_saturated[0]:.1%} -> {r.output_wrong_saturated[-1]:.1%}"
+        rows.append([f"U(±{limit:g})", f"{lr:g}", accuracy, hidden, wrong])
+    epochs = next(iter(grid.values())).epochs
+    header = ["init", "lr", f"test accuracy, epochs 0..{epochs}", "hidden saturated", "outputs saturated wrong"]
+    return _table(header, rows)
+
+
+def output_table(comparison: OutputComparison) -> str:
+    """:func:`output_loss_comparison` as a text table: how each loss trained the saturated unit."""
+    rows = []
+    for r in comparison.runs:
+        learned = "never" if r.steps_to_learn is None else str(r.steps_to_learn)
+        rows.append([r.loss_name, f"{r.p_positive[0]:.2g}", f"{r.p_positive[-1]:.2g}", learned,
+                     f"{r.final_accuracy:.0%}"])
+    header = ["loss", "mean σ(z), target 1, start", "after training", "step reaching 95% correct", "final accuracy"]
+    return _table(header, rows)

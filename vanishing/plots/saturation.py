@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from ..activations import make_activation
 from ..experiments.saturation import (
@@ -14,7 +15,7 @@ from ..experiments.saturation import (
     OutputComparison,
     SaturationOnset,
 )
-from ._style import GREY, OKABE_ITO, colour, label_log10_axis, new_figure, styled
+from ._style import GREY, OKABE_ITO, colour, new_figure, styled
 
 __all__ = ["activation_saturation", "digits_training", "init_histograms", "init_profiles", "layer_statistics",
            "lr_saturation_curves", "output_loss"]
@@ -24,6 +25,28 @@ NOTEBOOK = "02"
 _SATURATED = OKABE_ITO["vermillion"]
 _LOSS_COLOURS = {"mse": OKABE_ITO["vermillion"], "bce": OKABE_ITO["sky"], "bce_logits": OKABE_ITO["blue"]}
 _LOSS_LABELS = {"mse": "MSE on σ(z)", "bce": "cross-entropy on σ(z) ('bce')", "bce_logits": "cross-entropy on z"}
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _decade(value: float, _position: object = None) -> str:
+    """Tick label ``10⁻³`` for 0.001 in plain unicode: matplotlib's default mathtext labels are slow to draw."""
+    if value <= 0:
+        return ""
+    k = np.log10(value)
+    if abs(k - round(k)) > 1e-9:
+        return ""
+    k = round(k)
+    return "1" if k == 0 else "10" if k == 1 else "10" + str(k).translate(_SUPERSCRIPT)
+
+
+def _log_y(ax: Axes, numticks: int = 6) -> None:
+    """A log10 y axis with decade ticks only, labelled in unicode."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=numticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(_decade))
+    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def _check_type(name: str, value: object, kind: type, source: str) -> None:
@@ -44,7 +67,8 @@ def activation_saturation(onsets: dict[str, SaturationOnset], *, z_max: float = 
     """
     if not isinstance(onsets, dict) or set(onsets) != {"tanh", "sigmoid"}:
         raise TypeError("onsets must be the dict returned by saturation_onsets() (keys 'tanh' and 'sigmoid')")
-    fig = new_figure(1, 2, figsize=(9.0, 3.6), layout="constrained")
+    fig = new_figure(1, 2, figsize=(9.0, 3.6))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.84, wspace=0.18)
     z = np.linspace(-z_max, z_max, 801)
     symbols = {"tanh": "tanh", "sigmoid": "σ"}
     for ax, name in zip(fig.axes, ("tanh", "sigmoid"), strict=True):
@@ -99,8 +123,8 @@ def init_histograms(comparison: dict[tuple[str, str], InitStatistics]) -> Figure
         raise TypeError("comparison must be the non-empty dict returned by init_comparison()")
     activations = list(dict.fromkeys(k[0] for k in comparison))
     labels = list(dict.fromkeys(k[1] for k in comparison))
-    fig = new_figure(len(activations), len(labels), figsize=(9.0, 0.4 + 2.5 * len(activations)), sharey=True,
-                     layout="constrained")
+    fig = new_figure(len(activations), len(labels), figsize=(9.0, 0.4 + 2.5 * len(activations)), sharey=True)
+    fig.subplots_adjust(left=0.07, right=0.87, bottom=0.11, top=0.94, wspace=0.25, hspace=0.35)
     axes = np.array(fig.axes).reshape(len(activations), len(labels))
     image = None
     for r, activation in enumerate(activations):
@@ -119,7 +143,7 @@ def init_histograms(comparison: dict[tuple[str, str], InitStatistics]) -> Figure
             ax.text(0.5, 0.02, f"saturated {stats.saturated.mean():.0%}", transform=ax.transAxes, ha="center",
                     va="bottom", fontsize=8, color="white")
     if image is not None:
-        bar = fig.colorbar(image, ax=fig.axes, shrink=0.8, extend="max")
+        bar = fig.colorbar(image, cax=fig.add_axes((0.90, 0.2, 0.015, 0.65)), extend="max")
         bar.set_label("fraction of the layer's outputs in the bin")
     return fig
 
@@ -134,7 +158,8 @@ def init_profiles(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
         raise TypeError("comparison must be the non-empty dict returned by init_comparison()")
     activations = list(dict.fromkeys(k[0] for k in comparison))
     labels = list(dict.fromkeys(k[1] for k in comparison))
-    fig = new_figure(len(activations), 3, figsize=(9.6, 0.8 + 2.8 * len(activations)), layout="constrained")
+    fig = new_figure(len(activations), 3, figsize=(9.6, 0.8 + 2.8 * len(activations)))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.17, top=0.95, wspace=0.3, hspace=0.5)
     axes = np.array(fig.axes).reshape(len(activations), 3)
     for r, activation in enumerate(activations):
         std_ax, sat_ax, grad_ax = axes[r]
@@ -153,13 +178,13 @@ def init_profiles(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
         grad_ax.set_title(f"{activation}: ‖∂L/∂W‖ per layer")
         std_ax.set_ylim(bottom=0)
         sat_ax.set_ylim(-0.02, 1.02)
-        grad_ax.set_yscale("log")
+        _log_y(grad_ax)
         for ax in (std_ax, sat_ax, grad_ax):
             ax.set_xlabel("hidden layer (1 = next to the input)")
         grad_ax.set_ylabel("norm (log scale)")
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncols=len(names), title="initialisation",
-               fontsize=8.5, title_fontsize=8.5)
+    fig.legend(handles, names, loc="lower center", ncols=len(names), title="initialisation",
+               fontsize=8.5, title_fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
     return fig
 
 
@@ -167,43 +192,51 @@ def init_profiles(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
 def layer_statistics(stats: InitStatistics) -> Figure:
     """The widget's figure: activation histogram per layer, saturated fraction and gradient norm per layer.
 
-    Drawn with fixed margins, no colour bar and a linear axis of log10 values
-    (not a log axis): the widget redraws it on every change.
+    Drawn for speed, since the widget redraws it on every change: fixed margins,
+    one shared layer axis (labelled once), few ticks, no colour bar, and a
+    linear axis of log10 values instead of a log axis.
     """
     _check_type("stats", stats, InitStatistics, "init_statistics()")
-    fig = new_figure(1, 3, figsize=(9.6, 3.5))
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.15, top=0.80, wspace=0.35)
+    fig = new_figure(1, 3, figsize=(9.6, 3.5), sharey=True)
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.15, top=0.80, wspace=0.2)
     hist_ax, sat_ax, grad_ax = fig.axes
+    depth = stats.depth
     _heatmap(hist_ax, stats)
+    edges = stats.hist_edges
+    hist_ax.set_xticks([edges[0], (edges[0] + edges[-1]) / 2, edges[-1]])
     hist_ax.set_xlabel("activation value a")
-    hist_ax.set_ylabel("hidden layer")
+    hist_ax.set_ylabel("hidden layer (1 = next to the input)")
     hist_ax.set_title("activations (bright = many)", fontsize=10)
-    layers = np.arange(1, stats.depth + 1)
+    hist_ax.set_yticks(sorted({1, *range(5, depth + 1, 5), depth}))
+    hist_ax.set_ylim(depth + 0.5, 0.5)
+    layers = np.arange(1, depth + 1)
     sat_ax.barh(layers, stats.saturated, color=_SATURATED, height=0.7)
-    sat_ax.set_ylim(stats.depth + 0.5, 0.5)
     sat_ax.set_xlim(0, 1)
+    sat_ax.set_xticks([0, 0.5, 1])
     what = "at 0" if stats.activation == "relu" else "saturated"
     sat_ax.set_xlabel(f"fraction {what}")
     sat_ax.set_title(f"{what}: mean {stats.saturated.mean():.0%}", fontsize=10)
-    norms = stats.grad_norm[: stats.depth]
+    norms = stats.grad_norm[:depth]
     positive = norms > 0
     logs = np.log10(norms, where=positive, out=np.full(norms.shape, np.nan))
     if positive.any():
         lo, hi = float(np.nanmin(logs)), float(np.nanmax(logs))
         left = np.floor(lo - 0.5)
+        right = max(np.ceil(hi + 0.5), left + 2)
         grad_ax.barh(layers[positive], logs[positive] - left, left=left, color=OKABE_ITO["blue"], height=0.7)
-        grad_ax.set_xlim(left, max(np.ceil(hi + 0.5), left + 2))
-        label_log10_axis(grad_ax, "x", max_ticks=5)
+        grad_ax.set_xlim(left, right)
+        step = max(1, int(np.ceil((right - left) / 4)))
+        grad_ax.set_xticks(np.arange(left, right + 0.5, step))
+        grad_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _decade(10.0**v)))
     if not positive.all():
         grad_ax.text(0.5, 0.5, f"{int((~positive).sum())} layer(s) with gradient exactly 0",
                      transform=grad_ax.transAxes, ha="center", color=_SATURATED, fontsize=8)
-    grad_ax.set_ylim(stats.depth + 0.5, 0.5)
     grad_ax.set_xlabel("‖∂L/∂W‖ (log scale)")
     ratio = stats.gradient_ratio
     grad_ax.set_title(f"gradient norm: first/last = {ratio:.2g}" if np.isfinite(ratio) else "gradient norm",
                       fontsize=10)
     when = "at initialisation" if stats.steps == 0 else f"after {stats.steps} SGD steps, lr {stats.lr:g}"
-    fig.suptitle(f"{stats.depth} hidden layers × {stats.width} units, {stats.activation}, {stats.label} "
+    fig.suptitle(f"{depth} hidden layers × {stats.width} units, {stats.activation}, {stats.label} "
                  f"(fan-in × Var[W] = {stats.forward_gain:.3g}), {when}", fontsize=10.5)
     return fig
 
@@ -235,7 +268,7 @@ def output_loss(comparison: OutputComparison) -> Figure:
         grad_ax.axvspan(z[0], edge, color=_LOSS_COLOURS["bce"], alpha=0.15, linewidth=0)
         grad_ax.text(0.03, 0.5, "'bce':\n∂L/∂z = 0\n(σ clipped)", transform=grad_ax.transAxes, fontsize=7.5,
                      color=_LOSS_COLOURS["bce"], va="center")
-    grad_ax.set_yscale("log")
+    _log_y(grad_ax)
     bottom = 1e-6
     if runs:
         # reach down to the MSE gradient at the start, so that the point where training begins is on the plot
@@ -257,7 +290,7 @@ def output_loss(comparison: OutputComparison) -> Figure:
             style["linestyle"] = "--"
         loss_ax.plot(steps, run.cross_entropy, **style)
         p_ax.plot(np.arange(0, run.steps + 1), run.p_positive, **style)
-    loss_ax.set_yscale("log")
+    _log_y(loss_ax)
     loss_ax.set_xlabel("SGD step")
     loss_ax.set_ylabel("cross-entropy (log scale)")
     loss_ax.set_title("loss of the predictions", fontsize=10)
@@ -286,7 +319,8 @@ def lr_saturation_curves(runs: dict[float, LearningRateRun]) -> Figure:
     """
     if not isinstance(runs, dict) or not runs:
         raise TypeError("runs must be the non-empty dict returned by lr_saturation()")
-    fig = new_figure(1, 3, figsize=(10.0, 3.4), layout="constrained")
+    fig = new_figure(1, 3, figsize=(10.0, 3.6))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.26, top=0.92, wspace=0.32)
     hidden_ax, out_ax, loss_ax = fig.axes
     for i, (lr, run) in enumerate(runs.items()):
         _check_type("runs[lr]", run, LearningRateRun, "lr_saturation()")
@@ -301,12 +335,12 @@ def lr_saturation_curves(runs: dict[float, LearningRateRun]) -> Figure:
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("SGD step")
         ax.set_ylabel("fraction saturated")
-    loss_ax.set_yscale("log")
+    _log_y(loss_ax)
     loss_ax.set_xlabel("SGD step")
     loss_ax.set_ylabel("training loss, MSE (log scale)")
     loss_ax.set_title("training loss", fontsize=10)
     handles, labels = hidden_ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8.5)
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
     return fig
 
 
@@ -323,7 +357,8 @@ def digits_training(grid: dict[tuple[float, float], DigitsRun]) -> Figure:
     """
     if not isinstance(grid, dict) or not grid:
         raise TypeError("grid must be the non-empty dict returned by digits_grid()")
-    fig = new_figure(1, 3, figsize=(10.0, 3.5), layout="constrained")
+    fig = new_figure(1, 3, figsize=(10.0, 3.6))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.26, top=0.92, wspace=0.32)
     acc_ax, hid_ax, out_ax = fig.axes
     limits = list(dict.fromkeys(k[0] for k in grid))
     lrs = list(dict.fromkeys(k[1] for k in grid))
@@ -352,5 +387,5 @@ def digits_training(grid: dict[tuple[float, float], DigitsRun]) -> Figure:
         ax.set_xlabel("epoch")
         ax.set_xticks(np.arange(0, max(r.test_accuracy.size for r in grid.values())))
     handles, labels = acc_ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8.5)
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
     return fig

@@ -1,0 +1,55 @@
+"""Plots: every figure of the course, as matplotlib ``Figure`` objects (no pyplot).
+
+Style helpers (from ``_style``): :data:`PALETTE` / :data:`OKABE_ITO` (colour-blind
+safe), :func:`new_figure`, :func:`to_png`, :func:`styled`, :func:`style`,
+:func:`label_log10_axis`, :func:`log_axis`, :func:`message_figure`,
+:func:`power_of_ten`. Figures are :class:`CourseFigure` objects, which Jupyter
+shows as PNG images without pyplot.
+
+One module per notebook draws the results of the matching
+``vanishing.experiments`` module; each plot function takes a result object and
+returns a Figure. Every public module of this package is imported here and its
+``__all__`` re-exported (``vn.plots.chain_distribution``), so a new notebook's
+module needs no change to this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+from ._style import (
+    GREY,
+    OKABE_ITO,
+    PALETTE,
+    CourseFigure,
+    colour,
+    finite_range,
+    label_log10_axis,
+    log_axis,
+    message_figure,
+    new_figure,
+    power_of_ten,
+    style,
+    styled,
+    to_png,
+)
+
+
+def _notebook_modules() -> list[ModuleType]:
+    """The public modules of this package, in notebook order."""
+    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
+    return sorted(modules, key=lambda m: (getattr(m, "NOTEBOOK", "99"), m.__name__))
+
+
+__all__: list[str] = [
+    "CourseFigure", "GREY", "OKABE_ITO", "PALETTE", "colour", "finite_range", "label_log10_axis", "log_axis",
+    "message_figure", "new_figure", "power_of_ten", "style", "styled", "to_png",
+]
+for _module in _notebook_modules():
+    for _name in getattr(_module, "__all__", ()):
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)
+del _module

@@ -1,0 +1,225 @@
+"""The shared look of every figure: palette, fonts, grid, PNG export, log-axis labels.
+
+Figures are :class:`matplotlib.figure.Figure` objects with an Agg canvas, made
+without pyplot, so drawing never touches global state (no figure is left open,
+no backend is switched) and works the same in a notebook, a widget and a test.
+
+Use :func:`new_figure` to make a figure and :func:`styled` (or the
+:func:`style` context manager) around a plot function, so that titles and
+labels added after the figure is made get the same fonts.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision deficiencies.
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+PALETTE = list(OKABE_ITO.values())
+"""Colours in the order series get them (blue, orange, green, vermillion, purple, sky, yellow, black)."""
+
+GREY = "#7f7f7f"
+
+RC = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    # a fixed title position: otherwise matplotlib measures every tick label at each draw to dodge them
+    "axes.titley": 1.0,
+    "axes.titlepad": 6.0,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    # a white, borderless legend box, so reference lines passing behind it do not cross the text
+    "legend.frameon": True,
+    "legend.framealpha": 0.9,
+    "legend.edgecolor": "white",
+    "legend.fancybox": False,
+    "axes.grid": True,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "axes.axisbelow": True,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "lines.linewidth": 1.8,
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+}
+"""matplotlib settings applied while a figure is made and drawn."""
+
+DEFAULT_WIDTH = 6.4
+"""Inches; at 100 dpi a figure is 640 pixels wide, which fits a notebook column."""
+
+MARGINS = {"left": 0.7, "right": 0.15, "bottom": 0.55, "top": 0.4}
+"""Inches around the axes when :func:`new_figure` uses fixed margins."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CourseFigure(Figure):
+    """A matplotlib Figure that shows itself as a PNG in Jupyter.
+
+    Without pyplot, Jupyter has no display rule for a bare Figure and prints
+    ``<Figure size ...>``; ``_repr_png_`` makes a plot function's return value
+    show as the picture (and be stored as ``image/png``, which GitHub shows).
+    """
+
+    def _repr_png_(self) -> bytes:
+        return to_png(self)
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Apply :data:`RC` within a ``with`` block (restores the previous settings after)."""
+    with matplotlib.rc_context(RC):
+        yield
+
+
+def styled(function: F) -> F:
+    """Decorator: run a plot function inside :func:`style`."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with style():
+            return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] | None = None, *,
+               sharex: bool = False, sharey: bool = False, layout: str | None = None,
+               **subplot_kw: Any) -> Figure:
+    """A new figure with ``nrows x ncols`` axes, in the course style.
+
+    Parameters
+    ----------
+    nrows, ncols
+        Grid of axes; reach them as ``fig.axes`` (row by row).
+    figsize
+        (width, height) in inches; default :data:`DEFAULT_WIDTH` wide, 3.2 inches per row.
+    sharex, sharey
+        Share the x or y axis between the axes.
+    layout
+        ``None`` (default): fixed margins in inches, which leave room for a title
+        and axis labels and cost nothing at draw time; ``"constrained"``: let
+        matplotlib fit the margins (better for crowded figures, but it measures
+        every label at each draw, which a widget feels).
+    subplot_kw
+        Passed to every axes (``projection=...``).
+
+    Returns
+    -------
+    CourseFigure
+        A :class:`matplotlib.figure.Figure` that Jupyter shows as a PNG. Not
+        registered with pyplot: nothing to close, nothing global.
+    """
+    for label, value in (("nrows", nrows), ("ncols", ncols)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{label}={value!r} must be a positive integer")
+    if layout not in (None, "constrained", "tight"):
+        raise ValueError(f"layout={layout!r} is not known; allowed: None, 'constrained', 'tight'")
+    if figsize is None:
+        figsize = (DEFAULT_WIDTH, 0.4 + 3.2 * nrows)
+    width, height = figsize
+    with style():
+        fig = CourseFigure(figsize=figsize, layout=layout)
+        FigureCanvasAgg(fig)
+        fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False, subplot_kw=subplot_kw or None)
+        if layout is None:
+            fig.subplots_adjust(left=MARGINS["left"] / width, right=1 - MARGINS["right"] / width,
+                                bottom=MARGINS["bottom"] / height, top=1 - MARGINS["top"] / height,
+                                wspace=0.35, hspace=0.6)
+    return fig
+
+
+def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
+    """The figure as PNG bytes (for an ``ipywidgets.Image`` or a notebook output)."""
+    buffer = io.BytesIO()
+    with style():
+        fig.savefig(buffer, format="png", dpi=dpi or RC["savefig.dpi"], facecolor="white")
+    return buffer.getvalue()
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten(exponent: float) -> str:
+    """``"10⁻²⁰"`` for -20: a power of ten in plain unicode (mathtext is slow to lay out)."""
+    k = round(exponent)
+    if k == 0:
+        return "1"
+    if k == 1:
+        return "10"
+    return "10" + str(k).translate(_SUPERSCRIPT)
+
+
+def _power_of_ten_tick(value: float, _position: Any = None) -> str:
+    return power_of_ten(value) if abs(value - round(value)) < 1e-9 else ""
+
+
+def label_log10_axis(ax: Axes, axis: str = "x", *, max_ticks: int = 7) -> None:
+    """Label an axis whose data are log10 values as powers of ten.
+
+    For quantities that span hundreds of decades (products of derivatives), a
+    log scale on the values themselves underflows; plot ``log10(value)`` on a
+    linear axis instead and call this to read the ticks as 10^k.
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis={axis!r} is not known; allowed: 'x', 'y'")
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(MaxNLocator(nbins=max_ticks, integer=True))
+    target.set_major_formatter(FuncFormatter(_power_of_ten_tick))
+
+
+def log_axis(ax: Axes, axis: str = "y", *, label: str | None = None) -> None:
+    """Put an axis on a log scale (base 10), with an optional label that says so."""
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis={axis!r} is not known; allowed: 'x', 'y'")
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=10)
+    if label is not None:
+        (ax.set_xlabel if axis == "x" else ax.set_ylabel)(f"{label} (log scale)")
+
+
+def message_figure(text: str, *, figsize: tuple[float, float] = (DEFAULT_WIDTH, 1.2)) -> Figure:
+    """A small figure that only holds a line of text (for "nothing to draw" cases)."""
+    fig = CourseFigure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    with style():
+        fig.text(0.5, 0.5, text, ha="center", va="center", color=GREY, wrap=True)
+    return fig
+
+
+def colour(i: int) -> str:
+    """The i-th palette colour (wrapping around)."""
+    return PALETTE[int(i) % len(PALETTE)]
+
+
+def finite_range(values: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) of the finite entries of ``values``, or None if there are none."""
+    finite = np.asarray(values)[np.isfinite(values)]
+    if finite.size == 0:
+        return None
+    return float(finite.min()), float(finite.max())

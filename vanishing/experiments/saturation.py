@@ -950,10 +950,12 @@ def digits_table(grid: dict[tuple[float, float], DigitsRun]) -> str:
     for (limit, lr), r in grid.items():
         accuracy = " ".join(f"{a:.0%}".rjust(4) for a in r.test_accuracy)
         hidden = f"{r.hidden_saturated[0]:.0%} -> {r.hidden_saturated[-1]:.0%}"
+        output = f"{r.output_saturated[0]:.0%} -> {r.output_saturated[-1]:.0%}"
         wrong = f"{r.output_wrong_saturated[0]:.1%} -> {r.output_wrong_saturated[-1]:.1%}"
-        rows.append([f"U(±{limit:g})", f"{lr:g}", accuracy, hidden, wrong])
+        rows.append([f"U(±{limit:g})", f"{lr:g}", accuracy, hidden, output, wrong])
     epochs = next(iter(grid.values())).epochs
-    header = ["init", "lr", f"test accuracy, epochs 0..{epochs}", "hidden saturated", "outputs saturated wrong"]
+    header = ["init", "lr", f"test accuracy, epochs 0..{epochs}", "hidden saturated", "outputs saturated",
+              "saturated, wrong side"]
     return _table(header, rows)
 
 

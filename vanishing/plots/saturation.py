@@ -106,6 +106,7 @@ def _heatmap(ax: Axes, stats: InitStatistics, *, vmax: float | None = None) -> o
                       vmax=vmax if vmax is not None else max(float(stats.act_hist.max()), 1e-9),
                       extent=(edges[0], edges[-1], stats.depth + 0.5, 0.5), interpolation="nearest")
     ax.set_yticks(range(1, stats.depth + 1, max(1, stats.depth // 5)))
+    ax.set_xticks([edges[0], (edges[0] + edges[-1]) / 2, edges[-1]])
     ax.grid(False)
     return image
 
@@ -202,8 +203,6 @@ def layer_statistics(stats: InitStatistics) -> Figure:
     hist_ax, sat_ax, grad_ax = fig.axes
     depth = stats.depth
     _heatmap(hist_ax, stats)
-    edges = stats.hist_edges
-    hist_ax.set_xticks([edges[0], (edges[0] + edges[-1]) / 2, edges[-1]])
     hist_ax.set_xlabel("activation value a")
     hist_ax.set_ylabel("hidden layer (1 = next to the input)")
     hist_ax.set_title("activations (bright = many)", fontsize=10)

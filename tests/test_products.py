@@ -220,3 +220,66 @@ def test_first_to_last_gradient_ratio_shrinks_with_depth():
     assert r.ratio[0] > r.ratio[1] > r.ratio[2]
     assert r.log10_ratio(10) < -3
     assert r.layer_norms[10].shape == (11,)
+
+
+def test_product_distribution_float64_products_match_the_exact_ones_when_nothing_underflows():
+    r = P.product_distribution(20, "sigmoid", spread=1.0, dtype="float64", trials=1001, rng=rng())
+    assert r.zero_count == 0
+    assert np.median(r.log10_nonzero) == pytest.approx(r.exact_log10_quantiles[1], abs=1e-5)
+
+
+# --- the notebook's self-checks ---------------------------------------------------------------------------------------
+
+def test_check_sigmoid_prime_passes_a_stable_formula_and_names_the_failing_input():
+    from vanishing import checks
+
+    def stable(z):
+        e = np.exp(-np.abs(z))
+        return e / (1 + e) ** 2
+
+    def overflowing(z):
+        return np.exp(-z) / (1 + np.exp(-z)) ** 2
+
+    assert checks.check_sigmoid_prime(stable).passed is True
+    bad = checks.check_sigmoid_prime(overflowing)
+    assert bad.passed is False and "-750" in bad.message and "nan" in bad.message
+    wrong = checks.check_sigmoid_prime(lambda z: 1 / (1 + np.exp(-z)))
+    assert wrong.passed is False and "0.5" in wrong.message
+    assert checks.check_sigmoid_prime(None).passed is None
+
+
+def test_check_sigmoid_prime_max():
+    from vanishing import checks
+
+    assert checks.check_sigmoid_prime_max(0.25).passed is True
+    assert checks.check_sigmoid_prime_max(0.5).passed is False
+    assert checks.check_sigmoid_prime_max(None).passed is None
+
+
+def test_check_underflow_depth_accepts_only_the_exact_integer_and_hints():
+    from vanishing import checks
+
+    assert checks.check_underflow_depth(75).passed is True
+    for wrong, says in ((538, "float64"), (13, "float16"), (64, "subnormal"), (74, "off by one"), (75.5, "whole")):
+        result = checks.check_underflow_depth(wrong)
+        assert result.passed is False and says in result.message
+        assert "smallest_subnormal" in result.hint
+    assert checks.check_underflow_depth(None).passed is None
+    assert checks.check_underflow_depth(538, dtype="float64").passed is True
+
+
+def test_check_gradient_ratio_compares_with_the_engine():
+    from vanishing import checks
+    from vanishing.models import dense_layers
+
+    def ratio(model, loss, X, y):
+        loss.forward(model.forward(X), y)
+        model.backward(loss.backward())
+        d = dense_layers(model)
+        return np.linalg.norm(d[0][1].grads["W"]) / np.linalg.norm(d[-1][1].grads["W"])
+
+    good = checks.check_gradient_ratio(ratio, prediction=-6.0)
+    assert good.passed is True and "decades away" in good.message
+    assert checks.check_gradient_ratio(lambda *args: 1 / ratio(*args)).passed is False
+    assert checks.check_gradient_ratio(lambda *args: None).passed is None
+    assert checks.check_gradient_ratio(None).passed is None

@@ -283,3 +283,18 @@ def test_check_gradient_ratio_compares_with_the_engine():
     assert checks.check_gradient_ratio(lambda *args: 1 / ratio(*args)).passed is False
     assert checks.check_gradient_ratio(lambda *args: None).passed is None
     assert checks.check_gradient_ratio(None).passed is None
+
+
+# --- the widget ---------------------------------------------------------------------------------------------------------
+
+def test_product_underflow_widget_computes_in_the_chosen_dtype():
+    from vanishing.widgets import product_underflow
+
+    app = product_underflow(factor="uniform", depth=100, dtype="float16")
+    assert app.error is None and app.result.zero_fraction == 1.0
+    app.set(dtype="float64")
+    assert app.result.dtype == "float64" and app.result.zero_fraction == 0.0
+    app.set(factor="relu", p_active=1.0)
+    assert app.result.zero_fraction == 0.0 and np.all(app.result.log10_nonzero == 0)
+    app.set(seed=-1)
+    assert app.error is not None and "seed" in app.message.value

@@ -442,7 +442,8 @@ def build_chain(weights: np.ndarray, activation: str = "sigmoid") -> Sequential:
     return Sequential(layers)
 
 
-def single_neuron_chain(weights: np.ndarray | list[float], activation: str = "sigmoid") -> ChainGradient:
+def single_neuron_chain(weights: np.ndarray | list[float], activation: str = "sigmoid", *,
+                        model: Sequential | None = None) -> ChainGradient:
     r"""dF/dw1 of the single-neuron chain, by the engine's backward pass and by the closed form.
 
     .. math::
@@ -456,10 +457,13 @@ def single_neuron_chain(weights: np.ndarray | list[float], activation: str = "si
         :math:`w_1, \dots, w_L` (L ≥ 1, finite).
     activation
         ``"sigmoid"`` or ``"tanh"``.
+    model
+        The chain as built by :func:`build_chain` for these weights (built here if not given).
     """
     weights = check.array("weights", np.asarray(weights, dtype=np.float64), ndim=1)
     check.choice("activation", activation, CHAIN_ACTIVATIONS)
-    model = build_chain(weights, activation)
+    if model is None:
+        model = build_chain(weights, activation)
     outputs: list[float] = []
 
     def record(index: int, layer: Any, x: np.ndarray, out: np.ndarray) -> None:
@@ -503,7 +507,11 @@ def chain_gradients(weight: float, max_depth: int = 30, *, first_weight: float =
     check.number("weight", weight)
     check.number("max_depth", max_depth, low=1, high=500, integer=True)
     check.number("first_weight", first_weight)
-    return [single_neuron_chain(np.r_[first_weight, np.full(L - 1, float(weight))], activation)
+    check.choice("activation", activation, CHAIN_ACTIVATIONS)
+    weights = np.r_[first_weight, np.full(max_depth - 1, float(weight))]
+    # one chain of max_depth layers; the chain of length L is its first 2L - 1 layers (Dense, then Dense + f)
+    full = build_chain(weights, activation)
+    return [single_neuron_chain(weights[:L], activation, model=Sequential(full.layers[:2 * L - 1]))
             for L in range(1, max_depth + 1)]
 
 
@@ -691,19 +699,17 @@ def zero_fraction_by_depth(max_depth: int = 900, trials: int = 2000, dtypes: tup
     depths = np.arange(1, max_depth + 1)
     measured, predicted = {}, {}
     for name in names:
-        factors = u.astype(name)
-        product = np.ones(trials, dtype=name)
-        frac = np.ones(max_depth)
+        # multiply.accumulate runs down each column one factor at a time, rounding every partial product
+        # to the dtype: the same numbers as a loop over the layers, in one call
         with np.errstate(under="ignore"):  # the exact zeros are what is counted
-            for i in range(max_depth):
-                product *= factors[i]
-                zeros = np.count_nonzero(product == 0)
-                frac[i] = zeros / trials
-                if zeros == trials:
-                    break  # all zero from here on: frac keeps its 1.0 entries
-        measured[name] = frac
+            products = np.multiply.accumulate(u.astype(name), axis=0)
+        measured[name] = np.count_nonzero(products == 0, axis=1) / trials
         cut = math.log(2.0) - math.log(float_limits(name).smallest_subnormal)  # -ln(s/2); s/2 is 0 in float64
-        predicted[name] = np.array([1.0 - gamma_cdf(cut, int(L))[0] for L in depths])
+        # P(exact product < s/2) = P(Gamma(L, 1) > cut) = P(Poisson(cut) <= L - 1): a running sum of the
+        # Poisson probabilities, computed from their logs (e^-cut alone underflows for float64's cut of 745)
+        k = np.arange(max_depth, dtype=np.float64)
+        log_factorial = np.concatenate([[0.0], np.cumsum(np.log(k[1:]))])
+        predicted[name] = np.minimum(np.cumsum(np.exp(k * math.log(cut) - cut - log_factorial)), 1.0)
     return ZeroFractions(depths=depths, trials=int(trials), measured=measured, predicted=predicted)
 
 

@@ -51,7 +51,7 @@ def product_underflow(**initial_values: Any) -> App:
     Example: ``product_underflow(factor="sigmoid", dtype="float16")``.
     """
     controls = {
-        "depth": ipywidgets.IntSlider(value=50, min=1, max=800, description="depth L (factors)"),
+        "depth": ipywidgets.IntSlider(value=100, min=1, max=800, description="depth L (factors)"),
         "factor": ipywidgets.Dropdown(options=list(PRODUCT_FACTORS), value="uniform", description="factor"),
         "spread": ipywidgets.FloatSlider(value=1.0, min=0.1, max=10.0, step=0.1, description="spread of z"),
         "p_active": ipywidgets.FloatSlider(value=0.9, min=0.0, max=1.0, step=0.01, description="ReLU: P(active)"),

@@ -285,7 +285,7 @@ def test_check_gradient_ratio_compares_with_the_engine():
     assert checks.check_gradient_ratio(None).passed is None
 
 
-# --- the widget ---------------------------------------------------------------------------------------------------------
+# --- the widget ------------------------------------------------------------------------------------------------------
 
 def test_product_underflow_widget_computes_in_the_chosen_dtype():
     from vanishing.widgets import product_underflow
@@ -298,3 +298,11 @@ def test_product_underflow_widget_computes_in_the_chosen_dtype():
     assert app.result.zero_fraction == 0.0 and np.all(app.result.log10_nonzero == 0)
     app.set(seed=-1)
     assert app.error is not None and "seed" in app.message.value
+
+
+def test_sigmoid_accepts_a_0d_input():
+    # the engine's sigmoid on a single number (a 0-d array), as the chain's closed form evaluates it
+    s = Sigmoid()
+    assert float(s.fn(np.array(0.0))) == 0.5
+    assert float(s.derivative(np.float64(0.0))) == 0.25
+    assert float(s.fn(-800.0)) == 0.0

@@ -92,7 +92,7 @@ class Sigmoid(Activation):
         dtype = z.dtype if z.dtype.kind == "f" else np.dtype(np.float64)
         work = z.astype(np.float32) if dtype == np.float16 else z
         with np.errstate(over="ignore"):
-            out = np.exp(-work)
+            out = np.asarray(np.exp(-work))  # asarray: for a 0-d z, exp returns a scalar, which cannot take out=
         out += 1.0
         np.reciprocal(out, out=out)
         return out.astype(dtype, copy=False)

@@ -85,23 +85,24 @@ def test_variance_gain_matches_the_initializers(fan_in, fan_out):
     assert sat.variance_gain("uniform", fan_in, fan_out, 1.0) == pytest.approx(fan_in / 3)
 
 
-def test_measure_layers_backward_is_the_models_backward():
+def test_measure_layers_in_pieces_is_one_full_batch_backward():
     rng = np.random.default_rng(3)
     model = sat.build_deep_mlp("tanh", "glorot_uniform", depth=4, width=16, rng=rng, in_features=5, out_features=3)
-    x = rng.normal(size=(32, 5))
-    dout = rng.normal(size=(32, 3))
-    out = model.forward(x)
-    stats = sat.measure_layers(model, "tanh", dout)
-    manual = stats["grad_norm"].copy()
-    model.forward(x)
-    model.backward(dout)
-    np.testing.assert_allclose(manual, diagnostics.gradient_norms(model), rtol=1e-12)
-    # the last hidden layer's delta: dL/dz = (dout W_out^T) * tanh'(z)
+    x = rng.normal(size=(70, 5))  # 32 + 32 + 6 rows
+    labels = rng.integers(0, 3, size=70)
+    stats = sat.measure_layers(model, "tanh", x, labels)
+    # the reference: one forward and one backward of the whole batch
+    loss = vn.make_loss("softmax_ce")
+    loss.forward(model.forward(x), labels)
+    model.backward(loss.backward())
+    np.testing.assert_allclose(stats["grad_norm"], diagnostics.gradient_norms(model), rtol=1e-10)
     dense = [layer for layer in model if isinstance(layer, Dense)]
-    last_act = model.layers[-2]
-    delta = (dout @ dense[-1].params["W"].T) * (1 - np.tanh(last_act.cache["z"]) ** 2)
-    assert stats["delta_std"][-1] == pytest.approx(delta.std(), rel=1e-12)
-    assert out.shape == (32, 3)
+    acts = [layer for layer in model if isinstance(layer, vn.activations.Activation)]
+    # the last hidden layer's delta: dL/dz = (dL/dlogits W_out^T) * tanh'(z)
+    loss.forward(model.forward(x), labels)
+    delta = (loss.backward() @ dense[-1].params["W"].T) * (1 - np.tanh(acts[-1].cache["z"]) ** 2)
+    assert stats["delta_std"][-1] == pytest.approx(delta.std(), rel=1e-10)
+    assert stats["act_std"][0] == pytest.approx(acts[0].cache["out"].std(), rel=1e-12)
     assert stats["act_hist"].shape == (4, 40)
     np.testing.assert_allclose(stats["act_hist"].sum(axis=1), 1.0)
 

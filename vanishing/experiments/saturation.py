@@ -45,7 +45,7 @@ from ..layers import Dense, Sequential
 from ..losses import make_loss
 from ..models import mlp
 from ..optim import SGD
-from ..train import Callback, DivergenceError, fit, predict
+from ..train import Callback, DivergenceError, fit
 
 __all__ = [
     "DerivativeZeros", "DigitsRun", "InitStatistics", "LearningRateRun", "OutputComparison", "OutputGradients",
@@ -328,12 +328,22 @@ def build_deep_mlp(activation: str, init: str, *, depth: int, width: int, rng: n
     return mlp(sizes, activation, rng=rng, init=init, init_options=options)
 
 
-def measure_layers(model: Sequential, activation: str, dout: np.ndarray, *,
-                   bins: int = 40) -> dict[str, np.ndarray]:
-    r"""Per-hidden-layer statistics of the last forward pass, and of one backward pass of ``dout``.
+CHUNK = 32
+"""Rows per forward/backward pass when measuring a batch (see :func:`measure_layers`)."""
 
-    Call it right after ``model.forward(x)``; ``dout`` is dL/d(output). The backward
-    pass is ``model.backward`` written out layer by layer, so that
+
+def measure_layers(model: Sequential, activation: str, x: np.ndarray, labels: np.ndarray, *,
+                   bins: int = 40, chunk: int = CHUNK) -> dict[str, np.ndarray]:
+    r"""Per-hidden-layer statistics of one forward and one backward pass of the softmax cross-entropy on ``x``.
+
+    The batch goes through in pieces of ``chunk`` rows, and the pieces' gradients
+    are weighted by their share of the batch and added up, so the result is the
+    gradient of the mean loss over the whole batch. Small pieces keep every
+    matrix product small enough for OpenBLAS to compute on one thread: on a busy
+    2-core machine, splitting a product of 256 rows over two threads made this
+    experiment several times slower, not faster.
+
+    The backward pass is ``model.backward`` written out layer by layer, so that
     the gradient each activation passes back, :math:`\delta_l = \partial L/\partial z_l`,
     can be kept (the layers themselves keep only parameter gradients).
 
@@ -341,34 +351,47 @@ def measure_layers(model: Sequential, activation: str, dout: np.ndarray, *,
     ``act_std``, ``act_mean``, ``saturated``, ``delta_std``, ``grad_norm``,
     ``hist_edges``, ``act_hist``, ``mean_derivative_sq``).
     """
-    deltas: dict[int, np.ndarray] = {}
-    grad = dout
-    for index in range(len(model.layers) - 1, -1, -1):
-        layer = model.layers[index]
-        grad = layer.backward(grad)
-        if isinstance(layer, Activation):
-            deltas[index] = grad
-    first = next(layer for layer in model if isinstance(layer, Activation))
+    check.positive("chunk", chunk, integer=True)
+    n = x.shape[0]
+    loss = make_loss("softmax_ce")
+    act_index = [i for i, layer in enumerate(model.layers) if isinstance(layer, Activation)]
+    dense = [layer for layer in model if isinstance(layer, Dense)]
+    z_parts: dict[int, list[np.ndarray]] = {i: [] for i in act_index}
+    a_parts: dict[int, list[np.ndarray]] = {i: [] for i in act_index}
+    delta_parts: dict[int, list[np.ndarray]] = {i: [] for i in act_index}
+    weight_grads = [np.zeros_like(layer.params["W"]) for layer in dense]
+    for start in range(0, n, chunk):
+        rows = slice(start, min(start + chunk, n))
+        loss.forward(model.forward(x[rows]), labels[rows])
+        grad = loss.backward() * ((rows.stop - rows.start) / n)
+        for index in range(len(model.layers) - 1, -1, -1):
+            grad = model.layers[index].backward(grad)
+            if index in delta_parts:
+                delta_parts[index].append(grad)
+        for i in act_index:
+            z_parts[i].append(model.layers[i].cache["z"])
+            a_parts[i].append(model.layers[i].cache["out"])
+        for total, layer in zip(weight_grads, dense, strict=True):
+            total += layer.grads["W"]
+    first = model.layers[act_index[0]]
     lo, hi = activation_range(first)
-    edges = np.linspace(lo, hi, bins + 1)
     names = ("pre_std", "act_std", "act_mean", "saturated", "delta_std", "act_hist", "mean_derivative_sq")
     stats: dict[str, list] = {k: [] for k in names}
-    # the hidden activations: every activation layer (mlp here has no output activation)
-    for index, layer in enumerate(model.layers):
-        if not isinstance(layer, Activation):
-            continue
-        z, a = layer.cache["z"], layer.cache["out"]
-        deriv = layer.derivative(z)
+    for i in act_index:
+        z, a, delta = np.concatenate(z_parts[i]), np.concatenate(a_parts[i]), np.concatenate(delta_parts[i])
+        deriv = model.layers[i].derivative(z)
         stats["pre_std"].append(z.std())
         stats["act_std"].append(a.std())
         stats["act_mean"].append(a.mean())
         stats["saturated"].append(layer_saturation(activation, a))
-        stats["delta_std"].append(deltas[index].std())
+        stats["delta_std"].append(delta.std())
         stats["act_hist"].append(histogram(a, lo, hi, bins) / a.size)
         stats["mean_derivative_sq"].append(np.mean(deriv * deriv))
     out = {k: np.asarray(v, dtype=np.float64) for k, v in stats.items()}
+    for total, layer in zip(weight_grads, dense, strict=True):
+        layer.grads["W"][...] = total  # leave the model as a full-batch backward would
     out["grad_norm"] = gradient_norms(model)
-    out["hist_edges"] = edges
+    out["hist_edges"] = np.linspace(lo, hi, bins + 1)
     return out
 
 
@@ -380,9 +403,10 @@ def init_statistics(activation: str = "tanh", init: str = "glorot_uniform", *, l
     The network (:func:`build_deep_mlp`) maps the 64 standardized pixels through
     ``depth`` hidden layers of ``width`` units to 10 logits, with the softmax
     cross-entropy loss. The first ``batch`` test images go forward once, the
-    gradient of their loss goes backward once, and :func:`measure_layers` reads
-    every hidden layer. With ``steps > 0`` the network first takes that many SGD
-    steps (mini-batches of 32 training images, learning rate ``lr``) by
+    gradient of their loss goes backward once (in pieces of 32 images, see
+    :func:`measure_layers`), and every hidden layer is read. With ``steps > 0``
+    the network first takes that many SGD steps (mini-batches of 32 training
+    images, learning rate ``lr``) by
     :func:`vanishing.train.fit`.
 
     Parameters
@@ -426,11 +450,8 @@ def init_statistics(activation: str = "tanh", init: str = "glorot_uniform", *, l
 
         fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, epochs=epochs, batch_size=train_batch,
             rng=rng, callbacks=[Stop()])
-    x, labels = X_test[:batch], y_test[:batch]
-    loss = make_loss("softmax_ce")
     model.train()
-    loss.forward(model.forward(x), labels)
-    stats = measure_layers(model, activation, loss.backward(), bins=bins)
+    stats = measure_layers(model, activation, X_test[:batch], y_test[:batch], bins=bins)
     gain = variance_gain(init, width, width, limit)
     return InitStatistics(activation=activation, init=init, limit=float(limit) if init == "uniform" else None,
                           depth=int(depth), width=int(width), batch=int(batch), forward_gain=gain,
@@ -716,11 +737,21 @@ def _digit_net(hidden: int | tuple[int, ...], limit: float, rng: np.random.Gener
                output_activation="sigmoid")
 
 
+def _outputs_in_pieces(model: Sequential, X: np.ndarray, chunk: int = CHUNK) -> list[np.ndarray]:
+    """Every activation layer's output on X (evaluation mode, model untouched), computed ``chunk`` rows at a time.
+
+    Small pieces keep OpenBLAS on one thread (see :func:`measure_layers`).
+    """
+    pieces = [collect_activations(model, X[start:start + chunk]) for start in range(0, len(X), chunk)]
+    indices = [i for i, la in enumerate(pieces[0]) if isinstance(la.layer, Activation)]
+    return [np.concatenate([piece[i].out for piece in pieces]) for i in indices]
+
+
 def _digit_state(model: Sequential, X: np.ndarray, T: np.ndarray) -> tuple[float, float, float, float]:
     """(accuracy, hidden saturated, output saturated, output saturated on the wrong side) on (X, one-hot T)."""
-    layers = collect_activations(model, X)
-    out = layers[-1].out
-    hidden = [la.out for la in layers[:-1] if isinstance(la.layer, Activation)]
+    outputs = _outputs_in_pieces(model, X)
+    out = outputs[-1]
+    hidden = outputs[:-1]
     hidden_sat = float(np.mean([saturated_fraction("tanh", h) for h in hidden]))
     wrong = np.where(T > 0.5, out < SATURATION_RANGES["sigmoid"][0] + SATURATION_MARGIN,
                      out > SATURATION_RANGES["sigmoid"][1] - SATURATION_MARGIN)
@@ -856,7 +887,7 @@ def lr_saturation(lrs: tuple[float, ...] = (0.3, 3.0, 30.0), *, hidden: tuple[in
         except DivergenceError as error:
             history, diverged = error.history, True
         record = recorder.history
-        accuracy = float(np.mean(predict(model, X_test).argmax(axis=1) == T_test.argmax(axis=1)))
+        accuracy = float(np.mean(_outputs_in_pieces(model, X_test)[-1].argmax(axis=1) == T_test.argmax(axis=1)))
         runs[lr] = LearningRateRun(lr=float(lr), steps=np.asarray(recorder.steps), hidden_saturated=record[:, :-1],
                                    output_saturated=record[:, -1], loss=np.asarray(history.loss),
                                    test_accuracy=accuracy, diverged=diverged)

@@ -407,8 +407,8 @@ def product_histogram(result: ex.ProductDistribution) -> Figure:
             centre = 0.5 * (float(finite.min()) + float(finite.max()))
             bins = np.array([centre - narrow / 2, centre + narrow / 2])
         counts, edges = np.histogram(finite, bins=bins)
-        ax.stairs(counts / result.trials, edges, fill=True, color=OKABE_ITO["blue"], alpha=0.8,
-                  label=f"stored ≠ 0: {1 - result.zero_fraction:.1%}")
+        # no legend entry: the bars are the products, and the zeros' share is written on their own bar
+        ax.stairs(counts / result.trials, edges, fill=True, color=OKABE_ITO["blue"], alpha=0.8)
         top = max(top, float(counts.max()) / result.trials)
     ax.bar([zero_x], [result.zero_fraction], width=0.06 * span + 1.0, color=OKABE_ITO["vermillion"])
     ax.annotate(f"{result.zero_fraction:.1%}", (zero_x, result.zero_fraction), textcoords="offset points",
@@ -443,9 +443,21 @@ def product_histogram(result: ex.ProductDistribution) -> Figure:
     ax.set_ylabel(f"fraction of {result.trials}")
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
     ax.set_title(f"{result.depth} × {what[result.factor]}, in {result.dtype}")
-    # the legend goes where it hides least: away from the bulk of the products and from a tall bar of zeros
-    data_right = finite.size > 0 and float(np.median(finite)) > (lo + hi) / 2
-    tall_zeros = result.zero_fraction > 0.3 * top
-    loc = "upper center" if data_right and tall_zeros else "upper left" if data_right else "upper right"
+    # the legend goes where it hides least: count the marked lines, the tall histogram bins and a tall bar
+    # of zeros under each candidate place (in axes fractions) and take the emptiest, the right one on a tie
+    x0, x1 = ax.get_xlim()
+    crowd = [normal, subnormal]
+    if np.isfinite(exact_median):
+        crowd.append(exact_median)
+    if result.factor == "sigmoid":
+        crowd.append(result.bound_log10)
+    if finite.size:
+        crowd += list(edges[:-1][counts > 0.4 * top * result.trials])
+    if result.zero_fraction > 0.4 * top:
+        crowd += [zero_x] * 3
+    fractions = [(m - x0) / (x1 - x0) for m in crowd]
+    places = {"upper right": (0.52, 1.0), "upper left": (0.0, 0.48), "upper center": (0.26, 0.74)}
+    loc = min(places, key=lambda k: (sum(places[k][0] <= f <= places[k][1] for f in fractions),
+                                     k != "upper right"))
     ax.legend(loc=loc)
     return fig

@@ -283,18 +283,18 @@ def output_loss(comparison: OutputComparison) -> Figure:
     # bce last and dashed, so that it stays visible where it agrees with another loss
     order = {"bce_logits": 0, "mse": 1, "bce": 2}
     for run in sorted(runs, key=lambda r: order[r.loss_name]):
-        steps = np.arange(1, run.steps + 1)
+        updates = np.arange(0, run.steps + 1)
         style = {"color": _LOSS_COLOURS[run.loss_name]}
         if run.loss_name == "bce":
             style["linestyle"] = "--"
-        loss_ax.plot(steps, run.cross_entropy, **style)
-        p_ax.plot(np.arange(0, run.steps + 1), run.p_positive, **style)
+        loss_ax.plot(updates, run.cross_entropy, **style)
+        p_ax.plot(updates, run.p_positive, **style)
     _log_y(loss_ax)
-    loss_ax.set_xlabel("SGD step")
+    loss_ax.set_xlabel("SGD updates")
     loss_ax.set_ylabel("cross-entropy (log scale)")
     loss_ax.set_title("loss of the predictions", fontsize=10)
     p_ax.set_ylim(-0.02, 1.02)
-    p_ax.set_xlabel("SGD step")
+    p_ax.set_xlabel("SGD updates")
     p_ax.set_ylabel("mean σ(z), examples with target 1")
     if runs:
         p_ax.set_title(f"training from z = {runs[0].z_start:g}, lr = {runs[0].lr:g}", fontsize=10)

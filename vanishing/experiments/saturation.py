@@ -763,13 +763,16 @@ def _digit_state(model: Sequential, X: np.ndarray, T: np.ndarray) -> tuple[float
     return accuracy, hidden_sat, saturated_fraction("sigmoid", out), float(wrong.mean())
 
 
-def digits_run(limit: float, lr: float, *, hidden: int = 25, epochs: int = 5, batch_size: int = 10,
+def digits_run(limit: float, lr: float, *, hidden: int = 25, epochs: int = 2, batch_size: int = 1,
                seed: int = 0) -> DigitsRun:
     r"""Train the textbook's digit classifier once: 64 → ``hidden`` tanh → 10 sigmoid outputs, MSE on one-hot targets.
 
-    Weights from U(−limit, limit) (biases 0), plain SGD with mini-batches of
-    ``batch_size``; the engine's MSE averages over the batch. Measured on the
-    test images before training and after every epoch.
+    Weights from U(−limit, limit) (biases 0), plain SGD on mini-batches of
+    ``batch_size`` examples. The default, one example per update, is the book's
+    own training loop, so its learning rates mean the same here: the engine's
+    MSE averages over a batch, so on a batch of B examples a rate η moves the
+    weights per epoch about as far as per-example updates with rate η/B.
+    Measured on the test images before training and after every epoch.
 
     Parameters
     ----------
@@ -811,7 +814,7 @@ def digits_run(limit: float, lr: float, *, hidden: int = 25, epochs: int = 5, ba
 
 
 def digits_grid(limits: tuple[float, ...] = (1.0, 0.1), lrs: tuple[float, ...] = (0.1, 0.01), *, hidden: int = 25,
-                epochs: int = 5, batch_size: int = 10, seed: int = 0) -> dict[tuple[float, float], DigitsRun]:
+                epochs: int = 2, batch_size: int = 1, seed: int = 0) -> dict[tuple[float, float], DigitsRun]:
     """:func:`digits_run` for every (limit, lr) pair, all from the same seed; ``(limit, lr) -> DigitsRun``."""
     return {(limit, lr): digits_run(limit, lr, hidden=hidden, epochs=epochs, batch_size=batch_size, seed=seed)
             for limit in limits for lr in lrs}

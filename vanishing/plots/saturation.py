@@ -380,11 +380,12 @@ def digits_training(grid: dict[tuple[float, float], DigitsRun]) -> Figure:
     hid_ax.set_ylabel("fraction saturated")
     hid_ax.set_title("tanh hidden units saturated", fontsize=10)
     out_ax.set_ylabel("fraction of outputs")
-    out_ax.set_title("outputs saturated on the wrong side", fontsize=10)
+    out_ax.set_title("outputs saturated, wrong side", fontsize=10)
     out_ax.set_ylim(bottom=0)
     for ax in fig.axes:
         ax.set_xlabel("epoch")
         ax.set_xticks(np.arange(0, max(r.test_accuracy.size for r in grid.values())))
     handles, labels = acc_ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=8.5, bbox_to_anchor=(0.5, 0.0),
+               handlelength=3.5)
     return fig

@@ -821,8 +821,10 @@ def product_distribution(depth: int = 50, factor: str = "sigmoid", spread: float
     # Underflow to 0 is the subject here: numpy would warn at every multiplication that rounds to a
     # subnormal or to 0, so the warning is silenced while the product is formed in the chosen dtype.
     with np.errstate(under="ignore"):
-        for row in factors:
+        for i, row in enumerate(factors):
             product *= row
+            if i % 32 == 31 and not product.any():
+                break  # every product is 0 and stays 0: the remaining factors cannot change that
     nonzero = product != 0
     exact = logs.sum(axis=0, dtype=np.float64) / math.log(10.0)
     # no interpolation between neighbours: an exact product of 0 (ReLU) has log -inf, and -inf - -inf is nan

@@ -380,7 +380,7 @@ def product_histogram(result: ex.ProductDistribution) -> Figure:
     One axes only: the figure is redrawn at every widget change.
     """
     _check(result, ex.ProductDistribution, "product_distribution")
-    fig = new_figure(1, 1, figsize=(7.2, 3.4))
+    fig = new_figure(1, 1, figsize=(6.8, 3.3))
     ax = fig.axes[0]
     lim = result.limits
     normal, subnormal = math.log10(lim.smallest_normal), math.log10(lim.smallest_subnormal)
@@ -441,7 +441,7 @@ def product_histogram(result: ex.ProductDistribution) -> Figure:
             "tanh": f"tanh′(z), z ~ N(0, {result.spread:g}²)", "relu": f"ReLU′, P(active) = {result.p_active:g}"}
     ax.set_xlabel("stored product, log scale (0: left of the break)")
     ax.set_ylabel(f"fraction of {result.trials}")
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
     ax.set_title(f"{result.depth} × {what[result.factor]}, in {result.dtype}")
     # the legend goes where it hides least: count the marked lines, the tall histogram bins and a tall bar
     # of zeros under each candidate place (in axes fractions) and take the emptiest, the right one on a tie

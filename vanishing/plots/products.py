@@ -365,7 +365,7 @@ def gradient_ratio_plot(result: ex.GradientRatios, show_depth: int | None = None
     right.set_xlabel("number of hidden layers")
     right.set_ylabel("ratio (log scale)")
     right.set_title("first-to-last gradient ratio by depth")
-    right.legend(loc="upper right")
+    right.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9))  # below the line at 1, above the data
     return fig
 
 

@@ -34,6 +34,8 @@ def test_sigmoid_values_and_bound():
     assert s.derivative(z).max() == pytest.approx(0.25)
     assert s.derivative(np.array([0.0]))[0] == 0.25
     # tiny outputs keep their relative precision: sigma(-40) is about 4.2e-18, not 0
+    assert s.derivative(np.array([40.0]))[0] == pytest.approx(np.exp(-40), rel=1e-12)
+    assert s.derivative(np.array([40.0]))[0] == s.derivative(np.array([-40.0]))[0]
     assert s.fn(np.array([-40.0]))[0] == pytest.approx(np.exp(-40), rel=1e-12)
 
 

@@ -98,7 +98,10 @@ class Sigmoid(Activation):
         return out.astype(dtype, copy=False)
 
     def derivative(self, z: np.ndarray) -> np.ndarray:
-        s = self.fn(z)
+        # sigma' is even: sigma'(z) = sigma'(-|z|). Computing from the small side keeps relative
+        # precision for large |z| (for z = 40, 1 - sigma(z) would round to 0).
+        z = np.asarray(z)
+        s = self.fn(-np.abs(z))
         return s * (1 - s)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 from traitlets import TraitError
 
 from ..plots import to_png
+from ..plots._style import recycling
 
 __all__ = ["App"]
 
@@ -125,6 +126,8 @@ class App:
         self.error: BaseException | None = None
         self.stale = False
         self.timings: dict[str, float | None] = {"compute": None, "draw": None}
+        # figures kept between redraws: see vanishing.plots._style.recycling
+        self._figures: dict = {}
         self._holding = False
         self._applying_preset = False
 
@@ -288,10 +291,11 @@ class App:
         try:
             result = self._compute(**values)
             computed = time.perf_counter()
-            figure = self._draw(result)
+            with recycling(self._figures):
+                figure = self._draw(result)
             if not isinstance(figure, Figure):
                 raise TypeError(f"the draw function returned {type(figure).__name__}, not a matplotlib Figure")
-            png = to_png(figure)
+            png = to_png(figure, fast=True)
         except Exception as error:  # noqa: BLE001 - a teaching widget shows a message, never a traceback
             self.error = error
             self._show_error(error)
@@ -334,8 +338,9 @@ class App:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
         """The live widget, plus the current figure as PNG for readers without a kernel."""
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs) or {})
-        if self.png is not None and self.error is None:
-            bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
+        if self.figure is not None and self.error is None:
+            # stored in the notebook: compressed fully, unlike the live updates
+            bundle["image/png"] = base64.b64encode(to_png(self.figure)).decode("ascii")
         bundle["text/plain"] = self._text()
         return bundle
 

@@ -48,16 +48,18 @@ def test_derivative_zeros_are_the_first_exact_zeros(activation, dtype):
     dt = np.dtype(dtype)
     for z in (result.z_positive, result.z_negative):
         assert np.isfinite(z)
-        assert f.derivative(np.array([z], dtype=dt))[0] == 0
         inside = z - np.sign(z) * 0.01
-        assert f.derivative(np.array([inside], dtype=dt))[0] > 0
-    # the exact derivative is far above the smallest number where the computed one is already 0 ...
-    tiny = np.finfo(dt).smallest_subnormal
-    assert result.z_positive < result.underflow_z
-    # ... and the underflow point is where the exact derivative reaches the smallest subnormal
+        factors = sat._backward_factor(f, np.array([z, inside], dtype=dt))
+        assert factors[0] == 0 and factors[1] > 0
+    d = result.derivative_zero
+    assert f.derivative(np.array([d, -d], dtype=dt)).min() == 0
+    assert f.derivative(np.array([d - 0.01, 0.01 - d], dtype=dt)).min() > 0
+    # no exact zero lies beyond the point where the exact derivative rounds to 0 (up to float16's z spacing) ...
+    assert max(result.z_positive, -result.z_negative, d) < result.underflow_z + 0.05
+    # ... and there the exact derivative is half the smallest subnormal
     z = result.underflow_z
     exact = 4 * np.exp(-2 * z) if activation == "tanh" else np.exp(-z)
-    assert exact == pytest.approx(float(tiny), rel=1e-6)
+    assert exact == pytest.approx(float(np.finfo(dt).smallest_subnormal) / 2, rel=1e-6)
 
 
 def test_derivative_zeros_float64_numbers_the_notebook_states():
@@ -66,8 +68,10 @@ def test_derivative_zeros_float64_numbers_the_notebook_states():
     # tanh(z) rounds to 1 near |z| = 19; sigma(z) rounds to 1 near z = 36.7, while sigma(-z) keeps precision
     assert 18 < tanh.z_positive < 20 and tanh.z_negative == -tanh.z_positive
     assert 36 < sig.z_positive < 38
-    assert sig.z_negative < -700
-    assert np.all(tanh.probe_derivative[:3] > 0) and tanh.probe_derivative[3] == 0  # z = 2, 5, 10 | 20
+    assert sig.z_negative < -700 and sig.derivative_zero > 700  # derivative() works from -|z|: symmetric
+    assert np.all(tanh.probe_backward[:3] > 0) and tanh.probe_backward[3] == 0  # z = 2, 5, 10 | 20
+    assert sig.probe_backward[3] > 0 and sig.probe_backward[4] == 0  # z = 20 | 40
+    assert vn.make_activation("sigmoid").derivative(np.array([40.0]))[0] > 0
 
 
 # --------------------------------------------------------------------------------------------- initialisation
@@ -218,11 +222,15 @@ def test_digits_split_is_standardized_and_fixed():
 
 
 def test_digits_run_measures_saturation_and_learns():
-    wide = sat.digits_run(1.0, 0.1, epochs=1)
-    narrow = sat.digits_run(0.1, 0.1, epochs=1)
-    assert wide.test_accuracy.shape == (2,)
+    wide = sat.digits_run(1.0, 0.1, epochs=1, batch_size=10, measures_per_epoch=2)
+    narrow = sat.digits_run(0.1, 0.1, epochs=1, batch_size=10, measures_per_epoch=2)
+    assert wide.test_accuracy.shape == (3,)
+    np.testing.assert_allclose(wide.epochs_seen, [0, 0.5, 1])
     assert wide.hidden_saturated[0] > 0.4 and narrow.hidden_saturated[0] < 0.01
     assert narrow.final_accuracy > 0.5
+    # fit merges a last batch of one example into the previous one: 1348 examples one at a time are 1347 updates
+    assert sat._steps_per_epoch(1348, 1) == 1347 and sat._steps_per_epoch(1348, 10) == 135
+    assert sat._steps_per_epoch(1341, 10) == 134
     assert 0 <= wide.output_wrong_saturated[0] <= wide.output_saturated[0]
 
 

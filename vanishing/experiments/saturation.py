@@ -140,7 +140,12 @@ def saturation_onsets() -> dict[str, SaturationOnset]:
 
 @dataclass(frozen=True)
 class DerivativeZeros:
-    r"""Where the engine's derivative of an activation first comes out as exactly 0.
+    r"""Where the factor an activation passes back first comes out as exactly 0.
+
+    Two places compute :math:`f'(z)` in the engine, and they need not agree far
+    out: the layer's ``backward`` (what backpropagation multiplies by, computed
+    from the forward output: :math:`1 - a^2` for tanh, :math:`a(1 - a)` for the
+    sigmoid) and the plain function ``derivative(z)``.
 
     Attributes
     ----------
@@ -148,37 +153,47 @@ class DerivativeZeros:
         The settings.
     z_positive, z_negative
         The smallest z > 0 (largest z < 0) on a grid of step ``step`` at which
-        ``derivative(z)`` is exactly 0 in ``dtype``; ``nan`` if it never is up
-        to ``z_max``.
+        ``backward`` passes back exactly 0 (forward on z, backward of 1) in
+        ``dtype``; ``nan`` if it never does up to ``z_max``.
+    derivative_zero
+        The smallest :math:`|z|` on the grid at which ``derivative(z)`` or
+        ``derivative(-z)`` is exactly 0 (``nan`` if never).
     underflow_z
-        The :math:`|z|` beyond which the *exact* derivative is smaller than the
-        smallest positive number of ``dtype`` (subnormals included), so that no
-        formula could return anything but 0: :math:`\ln(4/\text{tiny})/2` for tanh
-        (:math:`\operatorname{sech}^2 z \approx 4e^{-2|z|}`) and :math:`\ln(1/\text{tiny})` for
+        The :math:`|z|` beyond which the *exact* derivative is below half the
+        smallest positive number of ``dtype`` (subnormals included), so that even a
+        correctly rounded result is 0: :math:`\ln(8/\text{tiny})/2` for tanh
+        (:math:`\operatorname{sech}^2 z \approx 4e^{-2|z|}`) and :math:`\ln(2/\text{tiny})` for
         sigmoid (:math:`\sigma'(z) \approx e^{-|z|}`).
-    probe_z, probe_derivative
-        A few z values and the engine's derivative there (in ``dtype``), for a table.
+    probe_z, probe_backward
+        A few z values and what ``backward`` passes back there (in ``dtype``), for a table.
     """
 
     activation: str
     dtype: str
     z_positive: float
     z_negative: float
+    derivative_zero: float
     underflow_z: float
     probe_z: np.ndarray
-    probe_derivative: np.ndarray
+    probe_backward: np.ndarray
+
+
+def _backward_factor(f: Activation, z: np.ndarray) -> np.ndarray:
+    """What the layer's backward multiplies an incoming gradient of 1 by, for each z (1-D)."""
+    f.forward(z[:, None])
+    return f.backward(np.ones((z.shape[0], 1), dtype=z.dtype))[:, 0]
 
 
 def derivative_zeros(activation: str, dtype: str = "float64", *, step: float = 0.01, z_max: float = 1000.0,
                      probe: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 40.0)) -> DerivativeZeros:
-    r"""Measure where ``derivative(z)`` of the engine's activation rounds to exactly 0.
+    r"""Measure where the engine's activation passes back exactly 0.
 
     Mathematically :math:`\tanh'(z) = 1 - \tanh^2 z` and :math:`\sigma'(z) = \sigma(z)(1 - \sigma(z))`
-    are positive for every z. In floating point they become exactly 0 once
-    :math:`\tanh z` or :math:`\sigma(z)` rounds to 1 (the subtraction ``1 - 1``),
-    long before the true value underflows; on the negative side of the sigmoid,
-    :math:`\sigma(z)` itself is small and keeps its precision, so the derivative
-    survives until it underflows.
+    are positive for every z. In floating point, a backward pass that starts
+    from the output :math:`a` gets exactly 0 once :math:`a` rounds to 1 (the
+    subtraction ``1 - 1``), long before the true value underflows. Where
+    :math:`a` is small instead (the sigmoid's negative side) it keeps its
+    relative precision, and the factor survives until it underflows.
 
     Parameters
     ----------
@@ -189,7 +204,7 @@ def derivative_zeros(activation: str, dtype: str = "float64", *, step: float = 0
     step, z_max
         The grid ``0, step, 2 step, ..., z_max`` (and its negative) that is searched.
     probe
-        z values at which to report the derivative.
+        z values at which to report the backward factor.
     """
     check.choice("activation", activation, SATURATING)
     dt = check.float_dtype("dtype", dtype)
@@ -198,18 +213,25 @@ def derivative_zeros(activation: str, dtype: str = "float64", *, step: float = 0
     f = make_activation(activation)
     grid = np.arange(0.0, z_max + step / 2, step)
 
-    def first_zero(sign: float) -> float:
-        z = (sign * grid).astype(dt)
-        zero = f.derivative(z) == 0
+    def first(zero: np.ndarray, z: np.ndarray) -> float:
         return float(z[np.argmax(zero)]) if zero.any() else float("nan")
 
-    tiny = float(np.finfo(dt).smallest_subnormal)
-    # -ln(tiny) rather than ln(1/tiny): 1/tiny overflows for subnormal tiny
-    underflow = float((np.log(4.0) - np.log(tiny)) / 2) if activation == "tanh" else float(-np.log(tiny))
-    probe_z = np.asarray(probe, dtype=np.float64)
-    return DerivativeZeros(activation=activation, dtype=dt.name, z_positive=first_zero(1.0),
-                           z_negative=first_zero(-1.0), underflow_z=underflow, probe_z=probe_z,
-                           probe_derivative=f.derivative(probe_z.astype(dt)))
+    with np.errstate(under="ignore"):
+        positive, negative = grid.astype(dt), (-grid).astype(dt)
+        z_positive = first(_backward_factor(f, positive) == 0, positive)
+        z_negative = first(_backward_factor(f, negative) == 0, negative)
+        derivative_zero = first((f.derivative(positive) == 0) | (f.derivative(negative) == 0), positive)
+        probe_z = np.asarray(probe, dtype=np.float64)
+        probe_backward = _backward_factor(f, probe_z.astype(dt))
+    # ln(tiny / 2) from logs: tiny / 2 itself rounds to 0, and 1 / tiny overflows
+    log_half_tiny = float(np.log(float(np.finfo(dt).smallest_subnormal))) - float(np.log(2.0))  # in float64
+    if activation == "tanh":
+        underflow = (float(np.log(4.0)) - log_half_tiny) / 2
+    else:
+        underflow = -log_half_tiny
+    return DerivativeZeros(activation=activation, dtype=dt.name, z_positive=z_positive, z_negative=z_negative,
+                           derivative_zero=derivative_zero, underflow_z=underflow, probe_z=probe_z,
+                           probe_backward=probe_backward)
 
 
 # --- initialisation: one forward and one backward pass --------------------------------------------------------------
@@ -706,13 +728,16 @@ class DigitsRun:
     ----------
     limit, lr, epochs, batch_size, hidden
         The settings: weights from U(−limit, limit), SGD learning rate.
+    epochs_seen
+        ``(records,)``: when each record was taken, in epochs (0 = before training;
+        ``measures_per_epoch`` records per epoch).
     test_accuracy
-        ``(epochs + 1,)``: accuracy on the test images before training and after each epoch.
+        ``(records,)``: accuracy on the test images at those times.
     hidden_saturated, output_saturated
-        ``(epochs + 1,)``: fraction of saturated tanh hidden outputs and sigmoid
+        ``(records,)``: fraction of saturated tanh hidden outputs and sigmoid
         outputs on the test images, at the same times.
     output_wrong_saturated
-        ``(epochs + 1,)``: fraction of sigmoid outputs that are saturated on the
+        ``(records,)``: fraction of sigmoid outputs that are saturated on the
         wrong side: :math:`\sigma > 0.99` where the target is 0, or :math:`\sigma < 0.01` where it is 1.
         Only these are stuck; an output saturated on the right side is what MSE asks for.
     diverged
@@ -724,6 +749,7 @@ class DigitsRun:
     epochs: int
     batch_size: int
     hidden: int
+    epochs_seen: np.ndarray
     test_accuracy: np.ndarray
     hidden_saturated: np.ndarray
     output_saturated: np.ndarray
@@ -733,6 +759,14 @@ class DigitsRun:
     @property
     def final_accuracy(self) -> float:
         return float(self.test_accuracy[-1])
+
+
+def _steps_per_epoch(n: int, batch_size: int) -> int:
+    """Updates per epoch in :func:`vanishing.train.fit` (it merges a last batch of one example into the previous)."""
+    steps = -(-n // batch_size)
+    if steps > 1 and n - (steps - 1) * batch_size == 1:
+        steps -= 1
+    return steps
 
 
 def _digit_net(hidden: int | tuple[int, ...], limit: float, rng: np.random.Generator) -> Sequential:
@@ -763,8 +797,8 @@ def _digit_state(model: Sequential, X: np.ndarray, T: np.ndarray) -> tuple[float
     return accuracy, hidden_sat, saturated_fraction("sigmoid", out), float(wrong.mean())
 
 
-def digits_run(limit: float, lr: float, *, hidden: int = 25, epochs: int = 2, batch_size: int = 1,
-               seed: int = 0) -> DigitsRun:
+def digits_run(limit: float, lr: float, *, hidden: int = 25, epochs: int = 1, batch_size: int = 1,
+               measures_per_epoch: int = 4, seed: int = 0) -> DigitsRun:
     r"""Train the textbook's digit classifier once: 64 → ``hidden`` tanh → 10 sigmoid outputs, MSE on one-hot targets.
 
     Weights from U(−limit, limit) (biases 0), plain SGD on mini-batches of
@@ -772,7 +806,8 @@ def digits_run(limit: float, lr: float, *, hidden: int = 25, epochs: int = 2, ba
     own training loop, so its learning rates mean the same here: the engine's
     MSE averages over a batch, so on a batch of B examples a rate η moves the
     weights per epoch about as far as per-example updates with rate η/B.
-    Measured on the test images before training and after every epoch.
+    Measured on the test images before training and ``measures_per_epoch``
+    times per epoch (at equal numbers of updates).
 
     Parameters
     ----------
@@ -782,6 +817,8 @@ def digits_run(limit: float, lr: float, *, hidden: int = 25, epochs: int = 2, ba
         SGD learning rate (0 to 1000].
     hidden, epochs, batch_size
         Hidden units (1 to 512), passes over the 1348 training images (1 to 100), examples per step.
+    measures_per_epoch
+        Test-set measurements per epoch (1 to 20).
     seed
         ``default_rng(seed)`` draws the weights, then the order of the examples.
     """
@@ -790,16 +827,24 @@ def digits_run(limit: float, lr: float, *, hidden: int = 25, epochs: int = 2, ba
     check.number("hidden", hidden, low=1, high=512, integer=True)
     check.number("epochs", epochs, low=1, high=100, integer=True)
     check.number("batch_size", batch_size, low=1, high=2000, integer=True)
+    check.number("measures_per_epoch", measures_per_epoch, low=1, high=20, integer=True)
     check.non_negative("seed", seed, integer=True)
     X_train, X_test, y_train, y_test = digits_split()
     T_train, T_test = one_hot(y_train, 10), one_hot(y_test, 10)
     rng = np.random.default_rng(seed)
     model = _digit_net(hidden, limit, rng)
     rows = [_digit_state(model, X_test, T_test)]
+    seen = [0.0]
+    steps_per_epoch = _steps_per_epoch(len(X_train), batch_size)
+    # measure after these updates of each epoch: equal shares, the last one at the epoch's end
+    marks = {round(steps_per_epoch * k / measures_per_epoch): k for k in range(1, measures_per_epoch + 1)}
 
     class Measure(Callback):
-        def on_epoch_end(self, state):
-            rows.append(_digit_state(state.model, X_test, T_test))
+        def on_step_end(self, state):
+            within = state.step - (state.epoch - 1) * steps_per_epoch
+            if within in marks:
+                rows.append(_digit_state(state.model, X_test, T_test))
+                seen.append(state.epoch - 1 + marks[within] / measures_per_epoch)
 
     diverged = False
     try:
@@ -809,14 +854,17 @@ def digits_run(limit: float, lr: float, *, hidden: int = 25, epochs: int = 2, ba
         diverged = True
     table = np.array(rows)
     return DigitsRun(limit=float(limit), lr=float(lr), epochs=int(epochs), batch_size=int(batch_size),
-                     hidden=int(hidden), test_accuracy=table[:, 0], hidden_saturated=table[:, 1],
+                     hidden=int(hidden), epochs_seen=np.array(seen), test_accuracy=table[:, 0],
+                     hidden_saturated=table[:, 1],
                      output_saturated=table[:, 2], output_wrong_saturated=table[:, 3], diverged=diverged)
 
 
 def digits_grid(limits: tuple[float, ...] = (1.0, 0.1), lrs: tuple[float, ...] = (0.1, 0.01), *, hidden: int = 25,
-                epochs: int = 2, batch_size: int = 1, seed: int = 0) -> dict[tuple[float, float], DigitsRun]:
+                epochs: int = 1, batch_size: int = 1, measures_per_epoch: int = 4,
+                seed: int = 0) -> dict[tuple[float, float], DigitsRun]:
     """:func:`digits_run` for every (limit, lr) pair, all from the same seed; ``(limit, lr) -> DigitsRun``."""
-    return {(limit, lr): digits_run(limit, lr, hidden=hidden, epochs=epochs, batch_size=batch_size, seed=seed)
+    return {(limit, lr): digits_run(limit, lr, hidden=hidden, epochs=epochs, batch_size=batch_size,
+                                    measures_per_epoch=measures_per_epoch, seed=seed)
             for limit in limits for lr in lrs}
 
 
@@ -944,13 +992,15 @@ def onset_table(onsets: dict[str, SaturationOnset]) -> str:
 
 
 def zeros_table(results: list[DerivativeZeros]) -> str:
-    """:func:`derivative_zeros` results as a text table: the derivative at the probe z and where it becomes 0."""
+    """:func:`derivative_zeros` results as a text table: the backward factor at the probe z and where it becomes 0."""
     probe = results[0].probe_z
-    header = ["unit", "dtype", *[f"f'({z:g})" for z in probe], "exact 0 from z =", "and z =", "true f' underflows"]
+    header = ["unit", "dtype", *[f"f'({z:g})" for z in probe], "backward 0 from z =", "and z =",
+              "derivative() 0 from |z| =", "exact f' rounds to 0"]
     rows = []
     for r in results:
-        rows.append([r.activation, r.dtype, *[f"{d:.2g}" for d in np.asarray(r.probe_derivative, dtype=np.float64)],
-                     f"{r.z_positive:.4g}", f"{r.z_negative:.4g}", f"|z| > {r.underflow_z:.4g}"])
+        rows.append([r.activation, r.dtype, *[f"{d:.2g}" for d in np.asarray(r.probe_backward, dtype=np.float64)],
+                     f"{r.z_positive:.4g}", f"{r.z_negative:.4g}", f"{r.derivative_zero:.4g}",
+                     f"|z| > {r.underflow_z:.4g}"])
     return _table(header, rows)
 
 
@@ -983,7 +1033,7 @@ def lr_table(runs: dict[float, LearningRateRun]) -> str:
 
 
 def digits_table(grid: dict[tuple[float, float], DigitsRun]) -> str:
-    """:func:`digits_grid` as a text table: test accuracy per epoch and the saturated fractions."""
+    """:func:`digits_grid` as a text table: test accuracy at every measurement and the saturated fractions."""
     rows = []
     for (limit, lr), r in grid.items():
         accuracy = " ".join(f"{a:.0%}".rjust(4) for a in r.test_accuracy)
@@ -991,8 +1041,9 @@ def digits_table(grid: dict[tuple[float, float], DigitsRun]) -> str:
         output = f"{r.output_saturated[0]:.0%} -> {r.output_saturated[-1]:.0%}"
         wrong = f"{r.output_wrong_saturated[0]:.1%} -> {r.output_wrong_saturated[-1]:.1%}"
         rows.append([f"U(±{limit:g})", f"{lr:g}", accuracy, hidden, output, wrong])
-    epochs = next(iter(grid.values())).epochs
-    header = ["init", "lr", f"test accuracy, epochs 0..{epochs}", "hidden saturated", "outputs saturated",
+    seen = next(iter(grid.values())).epochs_seen
+    when = " ".join(f"{e:g}" for e in seen)
+    header = ["init", "lr", f"test accuracy after {when} epochs", "hidden saturated", "outputs saturated",
               "saturated, wrong side"]
     return _table(header, rows)
 

@@ -364,7 +364,7 @@ def digits_training(grid: dict[tuple[float, float], DigitsRun]) -> Figure:
     styles = ["-", "--", ":", "-."]
     for (limit, lr), run in grid.items():
         _check_type("grid[key]", run, DigitsRun, "digits_grid()")
-        epochs = np.arange(run.test_accuracy.size)
+        epochs = run.epochs_seen
         style = {"color": colour(limits.index(limit)), "linestyle": styles[lrs.index(lr) % len(styles)],
                  "marker": "o", "markersize": 3, "label": f"U(±{limit:g}), lr {lr:g}"}
         acc_ax.plot(epochs, run.test_accuracy, **style)
@@ -382,9 +382,10 @@ def digits_training(grid: dict[tuple[float, float], DigitsRun]) -> Figure:
     out_ax.set_ylabel("fraction of outputs")
     out_ax.set_title("outputs saturated, wrong side", fontsize=10)
     out_ax.set_ylim(bottom=0)
+    last = max(float(r.epochs_seen[-1]) for r in grid.values())
     for ax in fig.axes:
-        ax.set_xlabel("epoch")
-        ax.set_xticks(np.arange(0, max(r.test_accuracy.size for r in grid.values())))
+        ax.set_xlabel("epochs of training")
+        ax.set_xticks(np.linspace(0, last, 5) if last <= 1 else np.arange(0, np.ceil(last) + 1))
     handles, labels = acc_ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=8.5, bbox_to_anchor=(0.5, 0.0),
                handlelength=3.5)

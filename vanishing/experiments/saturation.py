@@ -628,11 +628,6 @@ def _logistic_data(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     return X, y
 
 
-def _cross_entropy(z: np.ndarray, t: np.ndarray) -> float:
-    # -[t log s + (1-t) log(1-s)] from the logit, never forming log 0
-    return float(np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))))
-
-
 def output_unit_training(loss: str = "mse", *, z_start: float = -8.0, lr: float = 1.0, steps: int = 200,
                          n: int = 200, rng: np.random.Generator) -> OutputTraining:
     r"""Train one sigmoid unit whose every output starts at :math:`z = z_\text{start}`.
@@ -674,25 +669,24 @@ def output_unit_training(loss: str = "mse", *, z_start: float = -8.0, lr: float 
     sigmoid = make_activation("sigmoid")
     loss_fn = make_loss(loss)
     optimizer = SGD(model, lr=lr)
-    records: list[tuple[float, float, float]] = []
-    losses: list[float] = []
-
-    def record() -> None:
-        # from the logits of the current parameters: the same yardsticks whatever the training loss
-        z = X @ W + b
-        records.append((_cross_entropy(z, y), float(np.mean(sigmoid.fn(z[positive]))),
-                        float(np.mean((z > 0) == (y > 0.5)))))
-
-    for _ in range(steps):
-        record()
-        losses.append(loss_fn.forward(model.forward(X), y))
+    weights = np.empty((steps + 1, 2))
+    biases = np.empty(steps + 1)
+    losses = np.empty(steps)
+    for step in range(steps):
+        weights[step], biases[step] = W[:, 0], b[0]
+        losses[step] = loss_fn.forward(model.forward(X), y)
         model.backward(loss_fn.backward())
         optimizer.step()
-    record()
-    cross_entropy, p_positive, accuracy = (np.array(column) for column in zip(*records, strict=True))
+    weights[steps], biases[steps] = W[:, 0], b[0]
+    # the logits of every example after 0, 1, ..., steps updates, all at once: (n, steps + 1);
+    # the same yardsticks whatever the training loss
+    z = X @ weights.T + biases
+    cross_entropy = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=0)
+    p_positive = np.mean(sigmoid.fn(z[positive]), axis=0)
+    accuracy = np.mean((z > 0) == (y > 0.5), axis=0)
     learned = np.flatnonzero(accuracy >= 0.95)
     return OutputTraining(loss_name=loss, z_start=float(z_start), lr=float(lr), steps=int(steps), n=int(n),
-                          loss=np.asarray(losses), cross_entropy=cross_entropy, accuracy=accuracy,
+                          loss=losses, cross_entropy=cross_entropy, accuracy=accuracy,
                           p_positive=p_positive, steps_to_learn=int(learned[0]) if learned.size else None,
                           final_accuracy=float(accuracy[-1]))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from ..activations import make_activation
 from ..experiments.saturation import (
@@ -265,9 +265,9 @@ def output_loss(comparison: OutputComparison) -> Figure:
         # 'bce' clips sigma(z) to [1e-12, 1 - 1e-12]: there its gradient is exactly 0 and the log axis cannot show it
         edge = float(z[clipped].max())
         grad_ax.axvspan(z[0], edge, color=_LOSS_COLOURS["bce"], alpha=0.15, linewidth=0)
-        grad_ax.text(0.03, 0.5, "'bce':\n∂L/∂z = 0\n(σ clipped)", transform=grad_ax.transAxes, fontsize=7.5,
-                     color=_LOSS_COLOURS["bce"], va="center")
-    _log_y(grad_ax)
+        grad_ax.text(edge + 0.7, 3e-3, "'bce': ∂L/∂z = 0\n(σ clipped)", fontsize=7.5, color=_LOSS_COLOURS["bce"],
+                     va="top")
+    _log_y(grad_ax, numticks=5)
     bottom = 1e-6
     if runs:
         # reach down to the MSE gradient at the start, so that the point where training begins is on the plot
@@ -289,11 +289,18 @@ def output_loss(comparison: OutputComparison) -> Figure:
             style["linestyle"] = "--"
         loss_ax.plot(updates, run.cross_entropy, **style)
         p_ax.plot(updates, run.p_positive, **style)
-    _log_y(loss_ax)
+    _log_y(loss_ax, numticks=4)
     loss_ax.set_xlabel("SGD updates")
     loss_ax.set_ylabel("cross-entropy (log scale)")
     loss_ax.set_title("loss of the predictions", fontsize=10)
     p_ax.set_ylim(-0.02, 1.02)
+    p_ax.set_yticks([0, 0.5, 1])
+    if runs:
+        # few ticks: every tick label costs drawing time, and the widget redraws this figure on every change
+        last = max(r.steps for r in runs)
+        for ax in (loss_ax, p_ax):
+            ax.set_xticks([0, last // 2, last])
+    grad_ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     p_ax.set_xlabel("SGD updates")
     p_ax.set_ylabel("mean σ(z), examples with target 1")
     if runs:

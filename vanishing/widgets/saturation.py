@@ -100,16 +100,17 @@ def output_loss_explorer(**initial_values: Any) -> App:
 
     Controls (all accepted as keyword arguments, as is ``preset``):
     ``losses`` ("all three", "mse", "bce", "bce_logits"), ``z_start`` (the
-    initial logit of every example, −40 to 10), ``lr`` (0.01-100), ``steps``
-    (20-500), ``seed``. Computes
+    initial logit of every example, −40 to 2: below 0 the target-1 examples
+    start wrong), ``lr`` (0.01-100), ``steps``
+    (20-300), ``seed``. Computes
     :func:`vanishing.experiments.output_loss_comparison` and draws
     :func:`vanishing.plots.output_loss`.
     """
     controls = {
         "losses": ipywidgets.Dropdown(options=list(LOSS_CHOICES), value="all three", description="train with"),
-        "z_start": ipywidgets.FloatSlider(value=-8.0, min=-40.0, max=10.0, step=0.5, description="start z (bias)"),
+        "z_start": ipywidgets.FloatSlider(value=-8.0, min=-40.0, max=2.0, step=0.5, description="start z (bias)"),
         "lr": ipywidgets.FloatLogSlider(value=1.0, base=10, min=-2, max=2, step=0.25, description="learning rate"),
-        "steps": ipywidgets.IntSlider(value=200, min=20, max=500, step=20, description="SGD steps"),
+        "steps": ipywidgets.IntSlider(value=200, min=20, max=300, step=20, description="SGD steps"),
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(

@@ -83,8 +83,7 @@ def activation_saturation(onsets: dict[str, SaturationOnset], *, z_max: float = 
         ax.plot([onset.z_onset, -onset.z_onset], [onset.derivative_at_onset] * 2, "o", color=_SATURATED,
                 markersize=5)
         text_y = -0.55 if name == "tanh" else 0.45
-        ax.annotate(f"{sym}′({onset.z_onset:.3g}) = {onset.derivative_at_onset:.3g}\n"
-                    f"= {onset.fraction_of_max:.1%} of its maximum",
+        ax.annotate(f"{sym}′ = {onset.derivative_at_onset:.3g}\n({onset.fraction_of_max:.1%} of max)",
                     xy=(onset.z_onset, onset.derivative_at_onset), xytext=(onset.z_onset + 0.4, text_y),
                     fontsize=8, color=_SATURATED,
                     arrowprops={"arrowstyle": "-", "color": _SATURATED, "linewidth": 0.8})

@@ -88,6 +88,12 @@ ROWS = [
     ("empty batch", lambda: losses.MSE().forward(np.zeros((0, 2)), np.zeros((0, 2))), ValueError,
      ["pred", "empty", "(0, 2)"]),
     ("empty Sequential", lambda: Sequential([]), ValueError, ["layers", "empty"]),
+    ("widths that do not chain in Sequential", lambda: Sequential([Dense(3, 4, rng=rng()), vn.make_activation("tanh"),
+                                                                  Dense(5, 2, rng=rng())]),
+     ValueError, ["layers[2]", "width 5", "layers[0]", "width 4"]),
+    ("dtypes that differ in Sequential", lambda: Sequential([Dense(3, 4, rng=rng()),
+                                                             Dense(4, 2, rng=rng(), dtype=np.float32)]),
+     TypeError, ["layers[1]", "float32", "float64"]),
     ("not a layer in Sequential", lambda: Sequential([dense(), "relu"]), TypeError, ["layers[1]", "'relu'", "Layer"]),
     ("NaN in a start point", lambda: Parameters(np.array([0.0, np.nan])), ValueError, ["w", "NaN", "finite"]),
     # labels of the wrong kind

@@ -121,6 +121,26 @@ def test_forward_hook_sees_every_layer_and_can_be_removed():
     assert len(seen) == 3
 
 
+def test_backward_without_input_gradient_gives_the_same_parameter_gradients():
+    rng = np.random.default_rng(3)
+    model = vn.mlp([4, 6, 6, 2], "sigmoid", rng=rng, batchnorm="before")
+    x, dout = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    model.forward(x)
+    dx = model.backward(dout)
+    full = {k: g.copy() for k, g in model.grads.items()}
+    model.forward(x)
+    assert model.backward(dout, input_grad=False) is None
+    assert dx.shape == x.shape
+    for name, g in model.grads.items():
+        assert np.array_equal(g, full[name]), name
+
+
+def test_sequential_checks_the_network_input_once_at_the_first_layer():
+    model = vn.mlp([4, 6, 2], "tanh", rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"\(3, 5\)"):
+        model.forward(np.zeros((3, 5)))
+
+
 def test_dense_float32_end_to_end_keeps_dtype():
     model = vn.mlp([4, 8, 2], "sigmoid", rng=np.random.default_rng(0), dtype=np.float32)
     out = model.forward(np.ones((3, 4), np.float32))

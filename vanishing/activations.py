@@ -97,6 +97,19 @@ class Sigmoid(Activation):
         np.reciprocal(out, out=out)
         return out.astype(dtype, copy=False)
 
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        if z.dtype.type not in (np.float32, np.float64):
+            return super().forward(z)
+        # the same ufuncs as fn, without its conversions: this runs at every layer of every step
+        out = np.negative(z)
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+        out += 1.0
+        np.reciprocal(out, out=out)
+        self.cache["z"] = z
+        self.cache["out"] = out
+        return out
+
     def derivative(self, z: np.ndarray) -> np.ndarray:
         # sigma' is even: sigma'(z) = sigma'(-|z|). Computing from the small side keeps relative
         # precision for large |z| (for z = 40, 1 - sigma(z) would round to 0).
@@ -205,6 +218,11 @@ class PReLU(Activation):
     def derivative(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z)
         return np.where(z > 0, 1.0, self.params["alpha"]) * np.ones_like(z, dtype=np.result_type(z, self.dtype))
+
+    @property
+    def in_width(self) -> int | None:
+        units = self.params["alpha"].shape[0]
+        return None if units == 1 else units
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         self._check_input(z, None, name="z")

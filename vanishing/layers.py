@@ -42,8 +42,26 @@ class Layer:
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x
 
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        """``forward`` without the input checks, for a Sequential that checked its chain already."""
+        return self.forward(x)
+
     def backward(self, dout: np.ndarray) -> np.ndarray:
         return dout
+
+    def _backward_params(self, dout: np.ndarray) -> None:
+        """Fill ``grads`` only, for the first layer of a network, whose input gradient nobody uses."""
+        self.backward(dout)
+
+    @property
+    def in_width(self) -> int | None:
+        """The input width this layer requires (None: any)."""
+        return None
+
+    @property
+    def out_width(self) -> int | None:
+        """The output width this layer produces (None: the same as its input)."""
+        return None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
@@ -139,19 +157,32 @@ class Dense(Layer):
     def out_features(self) -> int:
         return self.params["W"].shape[1]
 
+    @property
+    def in_width(self) -> int:
+        return self.params["W"].shape[0]
+
+    @property
+    def out_width(self) -> int:
+        return self.params["W"].shape[1]
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._check_input(x, self.in_features)
         self._check_dtype(x, self.dtype)
+        return self._forward(x)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
         self.cache["x"] = x
         out = x @ self.params["W"]
         out += self.params["b"]
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        x = self.cache["x"]
-        np.matmul(x.T, dout, out=self.grads["W"])
-        np.sum(dout, axis=0, out=self.grads["b"])
+        self._backward_params(dout)
         return dout @ self.params["W"].T
+
+    def _backward_params(self, dout: np.ndarray) -> None:
+        np.matmul(self.cache["x"].T, dout, out=self.grads["W"])
+        dout.sum(axis=0, out=self.grads["b"])  # the method skips np.sum's Python-level dispatch
 
     def __repr__(self) -> str:
         return f"Dense({self.in_features}, {self.out_features}, init={self.init!r}, dtype={self.dtype})"
@@ -196,9 +227,16 @@ class BatchNorm(Layer):
     def num_features(self) -> int:
         return self.params["gamma"].shape[0]
 
+    @property
+    def in_width(self) -> int:
+        return self.num_features
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._check_input(x, self.num_features)
         self._check_dtype(x, self.dtype)
+        return self._forward(x)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
         if self.training:
             n = x.shape[0]
             if n < 2:
@@ -267,6 +305,7 @@ class Sequential(Layer):
                 raise TypeError(f"layers[{i}]={layer!r} is not a Layer; allowed: instances of vanishing.layers.Layer")
         if not self.layers:
             raise ValueError("layers is empty; a Sequential needs at least one layer")
+        self._check_chain()
         self._hooks: list[ForwardHook] = []
 
     def __iter__(self) -> Iterator[Layer]:
@@ -293,20 +332,55 @@ class Sequential(Layer):
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
 
 
+    def _check_chain(self) -> None:
+        """Every layer's input width and dtype must match what the layer before it produces.
+
+        Checked once here, so that ``forward`` checks only the network's input
+        and then runs the layers without checking each one again.
+        """
+        width, width_from, dtype, dtype_from = None, None, None, None
+        for i, layer in enumerate(self.layers):
+            need = layer.in_width
+            if need is not None and width is not None and need != width:
+                raise ValueError(
+                    f"layers[{i}]={layer!r} expects inputs of width {need}, but layers[{width_from}] "
+                    f"produces width {width}; the widths must match"
+                )
+            own = getattr(layer, "dtype", None)
+            if own is not None:
+                if dtype is not None and own != dtype:
+                    raise TypeError(f"layers[{i}] has dtype {own} but layers[{dtype_from}] has dtype {dtype}; "
+                                    "allowed: one dtype for the whole network")
+                dtype, dtype_from = own, i
+            if layer.out_width is not None:
+                width, width_from = layer.out_width, i
+            elif need is not None:
+                width, width_from = need, i
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         hooks = self._hooks
         for i, layer in enumerate(self.layers):
-            out = layer.forward(x)
+            # the first layer checks the network's input; the chain behind it was checked in __init__
+            out = layer.forward(x) if i == 0 else layer._forward(x)
             if hooks:
                 for hook in hooks:
                     hook(i, layer, x, out)
             x = out
         return x
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
+    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate ``dout`` through every layer; return dL/dx of the network's input.
+
+        ``input_grad=False`` (what :func:`vanishing.train.fit` uses) skips that
+        last product, which training never needs, and returns None.
+        """
+        layers = self.layers
+        for layer in reversed(layers[1:]):
             dout = layer.backward(dout)
-        return dout
+        if input_grad:
+            return layers[0].backward(dout)
+        layers[0]._backward_params(dout)
+        return None
 
     def train(self) -> Sequential:
         self.training = True

@@ -438,6 +438,7 @@ def fit(model: Any, loss: Loss | str, optimizer: Any, X: np.ndarray, y: np.ndarr
     predicted = None
     # The arrays are updated in place by the optimizers, so the list stays valid for the whole run.
     param_items = list(model.params.items())
+    sequential = isinstance(model, Sequential)
     bounds = _batches(len(X), batch_size)
     losses = history.loss
     isfinite = math.isfinite
@@ -489,7 +490,10 @@ def fit(model: Any, loss: Loss | str, optimizer: Any, X: np.ndarray, y: np.ndarr
                     if predicted is None:
                         predicted = rule.empty(out.shape, len(X))
                     rule.predict(out, out=predicted[start:stop])
-                model.backward(loss.backward())
+                if sequential:
+                    model.backward(loss.backward(), input_grad=False)  # nobody needs dL/dX here
+                else:
+                    model.backward(loss.backward())
                 for handler in after_backward:
                     handler(state)
                 optimizer.step()

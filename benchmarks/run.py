@@ -226,7 +226,7 @@ class EngineRunner:
     def step(self, x: np.ndarray, y: np.ndarray) -> float:
         out = self.model.forward(x)
         value = self.loss.forward(out, y)
-        self.model.backward(self.loss.backward())
+        self.model.backward(self.loss.backward(), input_grad=False)  # as vanishing.train.fit does
         self.opt.step()
         return value
 
@@ -239,7 +239,7 @@ class EngineRunner:
         t2 = clock()
         dout = self.loss.backward()
         t3 = clock()
-        self.model.backward(dout)
+        self.model.backward(dout, input_grad=False)
         t4 = clock()
         self.opt.step()
         t5 = clock()

@@ -299,7 +299,8 @@ class Sequential(Layer):
         # from the layers' own dicts (properties below), not stored here.
         self.cache: dict[str, Any] = {}
         self.training = True
-        self.layers: list[Layer] = list(layers)
+        # a tuple: the chain is checked once, here, and the parameter names below are fixed with it
+        self.layers: tuple[Layer, ...] = tuple(layers)
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layers[{i}]={layer!r} is not a Layer; allowed: instances of vanishing.layers.Layer")
@@ -307,6 +308,8 @@ class Sequential(Layer):
             raise ValueError("layers is empty; a Sequential needs at least one layer")
         self._check_chain()
         self._hooks: list[ForwardHook] = []
+        # (flat name, layer, name in the layer): built once, so params/grads cost one dict each step
+        self._names = [(f"{i}.{k}", layer, k) for i, layer in enumerate(self.layers) for k in layer.params]
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
@@ -319,12 +322,12 @@ class Sequential(Layer):
 
     @property
     def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
+        return {flat: layer.params[k] for flat, layer, k in self._names}
 
 
     @property
     def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
+        return {flat: layer.grads[k] for flat, layer, k in self._names}
 
 
     @property

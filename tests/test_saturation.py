@@ -311,3 +311,17 @@ def test_check_tanh_init_runs_the_experiment():
     assert wide.passed is False and "saturated" in wide.message
     assert checks.check_tanh_init(("uniform", 0.3)).passed is False
     assert checks.check_tanh_init({"init": "lecun"}).passed is False
+
+
+def test_init_statistics_reports_overflow_as_a_value_error(monkeypatch):
+    # finite weights can still give activations beyond float64; the widget must get a message, not inf or a warning
+    real = sat.measure_layers
+
+    def overflowing(*args, **kwargs):
+        stats = real(*args, **kwargs)
+        stats["act_std"][-1] = np.inf
+        return stats
+
+    monkeypatch.setattr(sat, "measure_layers", overflowing)
+    with pytest.raises(ValueError, match="overflowed"):
+        sat.init_statistics("relu", "he_uniform", depth=3, rng=np.random.default_rng(0))

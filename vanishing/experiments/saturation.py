@@ -454,6 +454,8 @@ def init_statistics(activation: str = "tanh", init: str = "glorot_uniform", *, l
     ------
     vanishing.train.DivergenceError
         If the training steps make the loss or a weight non-finite.
+    ValueError
+        If the measured activations or gradients overflow (finite weights can still be large enough).
     """
     X_train, X_test, y_train, y_test = digits_split()
     check.number("batch", batch, low=2, high=len(X_test), integer=True)
@@ -473,7 +475,13 @@ def init_statistics(activation: str = "tanh", init: str = "glorot_uniform", *, l
         fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, epochs=epochs, batch_size=train_batch,
             rng=rng, callbacks=[Stop()])
     model.train()
-    stats = measure_layers(model, activation, X_test[:batch], y_test[:batch], bins=bins)
+    with np.errstate(over="ignore", invalid="ignore"):
+        stats = measure_layers(model, activation, X_test[:batch], y_test[:batch], bins=bins)
+    if not all(np.isfinite(stats[key]).all() for key in ("pre_std", "act_std", "delta_std", "grad_norm")):
+        # finite weights can still give activations or gradients beyond float64 (a ReLU net after large steps)
+        when = f"after {steps} SGD steps at learning rate {lr:g}" if steps else "at initialisation"
+        raise ValueError(f"the activations or gradients overflowed float64 {when}; "
+                         + ("try a smaller learning rate" if steps else "try a smaller init range or fewer layers"))
     gain = variance_gain(init, width, width, limit)
     return InitStatistics(activation=activation, init=init, limit=float(limit) if init == "uniform" else None,
                           depth=int(depth), width=int(width), batch=int(batch), forward_gain=gain,

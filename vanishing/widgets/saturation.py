@@ -30,7 +30,7 @@ LAYER_PRESETS = {
     "tanh, Glorot": {"activation": "tanh", "init": "glorot_uniform", "steps": 0},
     "sigmoid, Glorot: gradients shrink": {"activation": "sigmoid", "init": "glorot_uniform", "steps": 0},
     "relu, He": {"activation": "relu", "init": "he_uniform", "steps": 0},
-    "tanh, Glorot, 30 steps at lr 3": {"activation": "tanh", "init": "glorot_uniform", "steps": 30, "lr": 3.0},
+    "tanh, Glorot, 20 steps at lr 3": {"activation": "tanh", "init": "glorot_uniform", "steps": 20, "lr": 3.0},
 }
 """Scenarios for a live demo: ``saturation_layers(preset="tanh, U(±1): saturated")``."""
 
@@ -51,7 +51,7 @@ def saturation_layers(**initial_values: Any) -> App:
     he_uniform), ``limit`` (the uniform bound, 0.01-10; used by ``uniform``
     only), ``depth`` (1-16 hidden layers), ``width`` (8-96 units), ``lr``
     (learning rate of the training steps, 0.001-100), ``steps`` (SGD steps
-    before measuring, 0-30; 0 = at initialisation), ``seed``. The statistics are
+    before measuring, 0-20; 0 = at initialisation), ``seed``. The statistics are
     measured on 128 test images. Computes
     :func:`vanishing.experiments.init_statistics` and draws
     :func:`vanishing.plots.layer_statistics`.
@@ -66,7 +66,7 @@ def saturation_layers(**initial_values: Any) -> App:
         "depth": ipywidgets.IntSlider(value=10, min=1, max=16, description="hidden layers"),
         "width": ipywidgets.IntSlider(value=64, min=8, max=96, step=8, description="units per layer"),
         "lr": ipywidgets.FloatLogSlider(value=0.1, base=10, min=-3, max=2, step=0.25, description="learning rate"),
-        "steps": ipywidgets.IntSlider(value=0, min=0, max=30, step=5, description="training steps"),
+        "steps": ipywidgets.IntSlider(value=0, min=0, max=20, step=5, description="training steps"),
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(

@@ -1,0 +1,26 @@
+"""Self-checks for the exercises: pass, or what is wrong and a hint.
+
+The framework (:class:`CheckResult`, :func:`check_function`, :func:`check_value`)
+is in ``_core``; each notebook's checks are in a module of their own, named
+after the notebook's experiments module. Every public module of this package
+is imported here and its ``__all__`` re-exported, so notebooks call
+``vn.checks.check_<name>(...)`` and a new notebook's module needs no change to
+this file. numpy only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from ._core import Args, CheckResult, check_function, check_value, is_placeholder
+
+__all__ = ["Args", "CheckResult", "check_function", "check_value", "is_placeholder"]
+
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if _info.name.startswith("_"):
+        continue
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    for _name in getattr(_module, "__all__", ()):
+        globals()[_name] = getattr(_module, _name)
+        __all__.append(_name)

@@ -26,6 +26,19 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+@pytest.fixture(scope="session")
+def subprocess_env() -> dict[str, str]:
+    """Environment for a Python subprocess that must import the same ``vanishing`` as this test run.
+
+    It is the installed package when there is one, else the one beside tests/ (``python -m pytest`` from
+    the repository root imports it from there without an install).
+    """
+    import vanishing
+
+    package_parent = str(Path(vanishing.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
+
+
 class _NotebookKernelEnvironment:
     """Start nbval's kernels without this process's ``MPLBACKEND``.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -201,15 +200,15 @@ def test_empty_solutions_folder_is_an_error(tmp_path):
         authoring.check(tmp_path)
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    # The same `vanishing` these tests import, whether it is installed or only on the path of this test run.
-    package_parent = str(Path(authoring.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "vanishing.authoring", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+@pytest.fixture
+def run_cli(subprocess_env):
+    def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "vanishing.authoring", *args], cwd=cwd, env=subprocess_env,
+                              capture_output=True, text=True, timeout=300)
+    return run
 
 
-def test_cli_build_and_check(course):
+def test_cli_build_and_check(course, run_cli):
     first = run_cli("check", cwd=course)
     assert first.returncode == 1
     assert "missing: notebooks/00_start_here.ipynb" in first.stderr
@@ -219,7 +218,7 @@ def test_cli_build_and_check(course):
     assert "up to date (2 notebooks from solutions/)" in second.stdout
 
 
-def test_cli_reports_errors_without_traceback(course):
+def test_cli_reports_errors_without_traceback(course, run_cli):
     broken = notebook(code_cell("x = 0\n### BEGIN SOLUTION\n#| x = None\nx = 1\n"))
     (course / "solutions" / "03_open.ipynb").write_text(authoring.dumps(broken), encoding="utf-8")
     result = run_cli("build", cwd=course)
@@ -229,7 +228,7 @@ def test_cli_reports_errors_without_traceback(course):
     assert "Traceback" not in result.stderr
 
 
-def test_execute_stores_outputs_then_builds(course):
+def test_execute_stores_outputs_then_builds(course, run_cli):
     pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     solution = course / "solutions" / "00_start_here.ipynb"
@@ -254,7 +253,7 @@ def test_execute_stores_outputs_then_builds(course):
     assert authoring.check(course) == []
 
 
-def test_execute_leaves_a_failing_notebook_alone(course):
+def test_execute_leaves_a_failing_notebook_alone(course, run_cli):
     pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
     solution = course / "solutions" / "01_products.ipynb"
@@ -275,6 +274,6 @@ def test_repository_notebooks_are_current(repo_root):
     assert not problems, "run `python -m vanishing.authoring build`:\n" + "\n".join(problems)
 
 
-def test_repository_check_command_passes(repo_root):
+def test_repository_check_command_passes(repo_root, run_cli):
     result = run_cli("check", cwd=repo_root)
     assert result.returncode == 0, result.stderr

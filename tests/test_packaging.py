@@ -211,7 +211,7 @@ def test_readme_quick_start_is_two_commands(repo_root):
     assert commands[1] == "bash .ci/run"
 
 
-def test_nbval_runs_notebooks_in_their_folder_with_inline_figures(repo_root, tmp_path):
+def test_nbval_runs_notebooks_in_their_folder_with_inline_figures(repo_root, tmp_path, subprocess_env):
     """nbval, as the test command runs it, starts each kernel in the notebook's folder, with the inline backend.
 
     The conftest sets MPLBACKEND=Agg for this process; learners' kernels never see that, and neither may
@@ -228,8 +228,7 @@ def test_nbval_runs_notebooks_in_their_folder_with_inline_figures(repo_root, tmp
                                                         "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
     (folder / "probe_notebook.ipynb").write_text(json.dumps(nb), encoding="utf-8")
 
-    package_parent = str(Path(__import__("vanishing").__file__).resolve().parents[1])
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": package_parent}
+    env = {**subprocess_env, "MPLBACKEND": "Agg"}
     # tests/ is passed so that its conftest is loaded, as in the real run; -k keeps only the probe's cell.
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", str(repo_root / "pyproject.toml"),

@@ -243,6 +243,11 @@ def layer_statistics(stats: InitStatistics) -> Figure:
 def output_loss(comparison: OutputComparison) -> Figure:
     """MSE vs cross-entropy for a sigmoid output: dL/dz against z, and training from a saturated start.
 
+    Two panels (the widget redraws this figure on every change, so it stays
+    small): the gradient each loss sends to the logit, for target 1, and the
+    cross-entropy of the predictions during training, the same yardstick for
+    every loss.
+
     Parameters
     ----------
     comparison
@@ -250,9 +255,9 @@ def output_loss(comparison: OutputComparison) -> Figure:
     """
     _check_type("comparison", comparison, OutputComparison, "output_loss_comparison()")
     gradients, runs = comparison.gradients, list(comparison.runs)
-    fig = new_figure(1, 3, figsize=(10.0, 3.9))
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.28, top=0.91, wspace=0.38)
-    grad_ax, loss_ax, p_ax = fig.axes
+    fig = new_figure(1, 2, figsize=(9.0, 3.9))
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.28, top=0.91, wspace=0.28)
+    grad_ax, loss_ax = fig.axes
     z = gradients.z
     for name in ("bce_logits", "bce", "mse"):
         g = np.abs(gradients.gradient(name))
@@ -287,23 +292,22 @@ def output_loss(comparison: OutputComparison) -> Figure:
         if run.loss_name == "bce":
             style["linestyle"] = "--"
         loss_ax.plot(updates, run.cross_entropy, **style)
-        p_ax.plot(updates, run.p_positive, **style)
     _log_y(loss_ax, numticks=4)
+    if runs:
+        values = np.concatenate([r.cross_entropy for r in runs])
+        low, high = float(values.min()), float(values.max())
+        if low > 0 and high < 3 * low:
+            # a run that never moves (MSE from far out) would give the log axis a zero-height range
+            loss_ax.set_ylim(low / 3, high * 3)
     loss_ax.set_xlabel("SGD updates")
-    loss_ax.set_ylabel("cross-entropy (log scale)")
-    loss_ax.set_title("loss of the predictions", fontsize=10)
-    p_ax.set_ylim(-0.02, 1.02)
-    p_ax.set_yticks([0, 0.5, 1])
+    loss_ax.set_ylabel("cross-entropy of the predictions (log scale)")
+    loss_ax.set_title("training", fontsize=10)
     if runs:
-        # few ticks: every tick label costs drawing time, and the widget redraws this figure on every change
+        # few ticks: every tick label costs drawing time
         last = max(r.steps for r in runs)
-        for ax in (loss_ax, p_ax):
-            ax.set_xticks([0, last // 2, last])
+        loss_ax.set_xticks([0, last // 2, last])
+        loss_ax.set_title(f"training from z = {runs[0].z_start:g}, lr = {runs[0].lr:g}", fontsize=10)
     grad_ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-    p_ax.set_xlabel("SGD updates")
-    p_ax.set_ylabel("mean σ(z), examples with target 1")
-    if runs:
-        p_ax.set_title(f"training from z = {runs[0].z_start:g}, lr = {runs[0].lr:g}", fontsize=10)
     handles, names = grad_ax.get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncols=3, fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
     return fig

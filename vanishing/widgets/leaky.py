@@ -1,0 +1,72 @@
+"""Notebook 04 (leaky variants): a variant's slope, its derivative, and training from a bad start against ReLU."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets
+
+from .. import _validate as check
+from ..experiments.leaky import Exploration, explore_variant
+from ..plots.leaky import exploration_plot
+from ._app import App
+
+__all__ = ["leaky_explorer"]
+
+NOTEBOOK = "04"
+
+SEEDS_PER_RUN = 3
+"""Each run trains this many seeds (``seed``, ``seed + 1``, ...) of the variant and of ReLU."""
+
+VARIANT_CHOICES = (("Leaky ReLU", "leaky_relu"), ("PReLU", "prelu"), ("RReLU", "rrelu"), ("ReLU", "relu"))
+"""The ``variant`` dropdown: label shown, activation name."""
+
+PRESETS = {
+    "Leaky α = 0.01: as stuck as ReLU": {"variant": "leaky_relu", "alpha": 0.01, "depth": 6, "bias": -1.0},
+    "Leaky α = 0.2: some seeds recover": {"variant": "leaky_relu", "alpha": 0.2, "depth": 6, "bias": -1.0},
+    "PReLU from α = 0.25": {"variant": "prelu", "alpha": 0.25, "depth": 6, "bias": -1.0},
+    "RReLU, a ~ U(3, 8)": {"variant": "rrelu", "depth": 6, "bias": -1.0},
+    "a healthy start: biases at 0": {"variant": "leaky_relu", "alpha": 0.01, "depth": 6, "bias": 0.0},
+}
+"""Scenarios for a live demo: ``leaky_explorer(preset="PReLU from α = 0.25")``."""
+
+
+def _explore(variant: str, alpha: float, depth: int, bias: float, seed: int) -> Exploration:
+    check.non_negative("seed", seed, integer=True)
+    seeds = tuple(range(seed, seed + SEEDS_PER_RUN))
+    return explore_variant(variant, alpha, depth=depth, bias=bias, seeds=seeds)
+
+
+def leaky_explorer(**initial_values: Any) -> App:
+    """Widget: pick a variant and its slope, then train it from a bad start next to ReLU (Run button).
+
+    Controls (all accepted as keyword arguments, as is ``preset``):
+    ``variant`` (``"leaky_relu"``, ``"prelu"``, ``"rrelu"``, ``"relu"``),
+    ``alpha`` (0-1: Leaky ReLU's slope, PReLU's starting slope; RReLU uses
+    a ~ U(3, 8), ReLU ignores it), ``depth`` (2-10 hidden layers of 16 units),
+    ``bias`` (the starting value of every hidden bias, -2 to 0.5; negative
+    values start units dead), ``seed`` (the first of three seeds). Each run
+    trains the variant and ReLU from the same weights for 80 SGD steps on two
+    moons (:func:`vanishing.experiments.explore_variant`) and draws
+    :func:`vanishing.plots.exploration_plot`.
+
+    Example: ``leaky_explorer(variant="prelu", depth=8)``.
+    """
+    controls = {
+        "variant": ipywidgets.Dropdown(options=list(VARIANT_CHOICES), value="leaky_relu", description="variant"),
+        "alpha": ipywidgets.FloatSlider(value=0.2, min=0.0, max=1.0, step=0.01, description="slope α",
+                                        readout_format=".2f"),
+        "depth": ipywidgets.IntSlider(value=6, min=2, max=10, description="hidden layers"),
+        "bias": ipywidgets.FloatSlider(value=-1.0, min=-2.0, max=0.5, step=0.25, description="starting bias"),
+        "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
+    }
+    return App(
+        controls, _explore, exploration_plot, name="leaky_explorer",
+        title="<b>A leaky variant against ReLU, from a bad start:</b> every hidden bias starts at <i>starting "
+              "bias</i>. Press <i>Run</i> to train both from the same weights (3 seeds, 80 steps). <i>slope α</i> "
+              "is Leaky ReLU's slope and PReLU's starting slope; RReLU draws 1/a with a ~ U(3, 8).",
+        initial_values=initial_values, presets=PRESETS, run_button=True, invalid_example={"seed": -1},
+    )
+
+
+WIDGETS = {"leaky_explorer": leaky_explorer}

@@ -235,20 +235,24 @@ def test_execute_stores_outputs_then_builds(course, run_cli):
     nb = notebook(code_cell("import os, matplotlib\nprint(os.path.basename(os.getcwd()), matplotlib.get_backend())",
                             count=None),
                   code_cell("# NBVAL_RAISES_EXCEPTION\nraise ValueError('shown on purpose')", count=None),
-                  code_cell("### BEGIN SOLUTION\n#| n = None\nn = 6 * 7\n### END SOLUTION\nn", count=None))
+                  code_cell("### BEGIN SOLUTION\n#| n = None\nn = 6 * 7\n### END SOLUTION\nn", count=None),
+                  code_cell("import ipywidgets\nipywidgets.IntSlider()", count=None))
     solution.write_text(authoring.dumps(nb), encoding="utf-8")
 
     result = run_cli("execute", "00_start_here", cwd=course)
     assert result.returncode == 0, result.stderr
 
     done = json.loads(solution.read_text(encoding="utf-8"))
-    cwd_cell, raising_cell, answer_cell = done["cells"]
+    cwd_cell, raising_cell, answer_cell, widget_cell = done["cells"]
     # The kernel ran in the notebook's folder, with the inline backend a JupyterLab user gets.
     assert cwd_cell["outputs"][0]["text"] == ["solutions module://matplotlib_inline.backend_inline\n"]
     assert raising_cell["outputs"][0]["ename"] == "ValueError"
     assert raising_cell["metadata"] == {}, "the temporary raises-exception tag must not be stored"
     assert answer_cell["outputs"][0]["data"]["text/plain"] == ["42"]
-    assert [cell["execution_count"] for cell in done["cells"]] == [1, 2, 3]
+    assert [cell["execution_count"] for cell in done["cells"]] == [1, 2, 3, 4]
+    # no widget state: nbconvert would otherwise emit a script that needs the internet to show anything
+    assert "application/vnd.jupyter.widget-view+json" in widget_cell["outputs"][0]["data"]
+    assert "widgets" not in done["metadata"]
     assert all("execution" not in cell["metadata"] for cell in done["cells"])
     assert authoring.check(course) == []
 

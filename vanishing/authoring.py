@@ -262,7 +262,9 @@ def execute(paths: Sequence[str | os.PathLike[str]], *, timeout: int = 600, kern
 
     Each notebook runs in a fresh kernel whose working directory is the notebook's folder, with the
     environment a JupyterLab user would have (``MPLBACKEND`` unset, so figures are drawn inline).
-    Widget state is stored; execution timing is not. A cell that raises stops the run and the notebook
+    Neither widget state nor execution timing is stored: every widget cell also carries its figure as a
+    PNG, which GitHub, nbviewer and nbconvert show, while a stored widget state would make nbconvert emit a
+    script that fetches the widget library from the internet and shows nothing offline. A cell that raises stops the run and the notebook
     is left as it was, unless the cell is tagged ``raises-exception`` or marked ``# NBVAL_RAISES_EXCEPTION``.
 
     Parameters
@@ -292,11 +294,13 @@ def execute(paths: Sequence[str | os.PathLike[str]], *, timeout: int = 600, kern
                 cell.metadata["tags"] = [*tags, RAISES_TAG]
                 tagged.append(cell)
         client = NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, record_timing=False,
+                                store_widget_state=False,
                                 resources={"metadata": {"path": str(path.parent.resolve())}})
         try:
             client.execute(env=env)
         except (CellExecutionError, CellTimeoutError) as error:
             raise AuthoringError(f"{path} did not run through; it was left as it was:\n{error}") from error
+        nb.metadata.pop("widgets", None)
         for cell in tagged:
             cell.metadata["tags"].remove(RAISES_TAG)
             if not cell.metadata["tags"]:

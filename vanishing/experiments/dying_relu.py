@@ -943,6 +943,16 @@ class DyingRun:
         """The dead fraction at the last record."""
         return float(self.dead[-1])
 
+    @property
+    def deaths(self) -> int:
+        """How many times a unit went from alive at one record to dead at the next."""
+        return int(np.sum(self.alive[:-1] & ~self.alive[1:]))
+
+    @property
+    def revivals(self) -> int:
+        """How many times a unit went from dead at one record to alive at the next."""
+        return int(np.sum(~self.alive[:-1] & self.alive[1:]))
+
 
 @lru_cache(maxsize=4)
 def _moons(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1014,7 +1024,7 @@ class _StopAfter(Callback):
             state.stop = True
 
 
-def dying_grid(lrs: Sequence[float] = (0.03, 0.3, 1.0, 2.0), biases: Sequence[float] = (0.0, -0.3, 0.1),
+def dying_grid(lrs: Sequence[float] = (0.03, 0.3, 1.0, 3.0), biases: Sequence[float] = (0.0, -0.3, 0.1),
                **settings: Any) -> dict[tuple[float, float], DyingRun]:
     """:func:`dying_run` for every (lr, bias) pair, other settings shared; keys ``(lr, bias)``."""
     return {(lr, bias): dying_run(lr, bias, **settings) for bias in biases for lr in lrs}

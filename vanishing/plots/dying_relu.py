@@ -1,0 +1,402 @@
+"""Notebook 03 (dying ReLU): figures for :mod:`vanishing.experiments.dying_relu`.
+
+A dead unit's quantities are often exactly 0; on a log axis they have no place, so
+exact zeros are drawn as their own marker or cell and labelled "0".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+from ..experiments import dying_relu as ex
+from ._style import GREY, OKABE_ITO, colour, new_figure, power_of_ten, styled
+
+__all__ = [
+    "batchnorm_plot", "born_dead_plot", "dead_layer_plot", "dead_revival_plot", "dead_units_plot", "dying_dashboard",
+    "dying_grid_plot", "frozen_plot", "shrink_plot",
+]
+
+NOTEBOOK = "03"
+
+_ALIVE_MAP = ListedColormap(["#f2f2f2", OKABE_ITO["blue"]])  # dead: light grey, alive: blue
+
+
+def _log_y(ax: object) -> None:
+    """A log y axis labelled at the decades only (minor labels cost drawing time and crowd a small panel)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: power_of_ten(np.log10(v)) if v > 0 else ""))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def _check(result: object, kind: type, producer: str) -> None:
+    if not isinstance(result, kind):
+        raise TypeError(f"expected a {kind.__name__} from {producer}, got {type(result).__name__}")
+
+
+def _check_mapping(results: object, kind: type, producer: str) -> None:
+    if not isinstance(results, Mapping) or not results:
+        raise TypeError(f"expected the non-empty dict returned by {producer}, got {type(results).__name__}")
+    for value in results.values():
+        _check(value, kind, producer)
+
+
+@styled
+def frozen_plot(run: ex.FrozenRun) -> Figure:
+    """The dead network in training: the loss falls to the best constant's, the output bias to the constant.
+
+    Parameters
+    ----------
+    run
+        The output of :func:`vanishing.experiments.frozen_training`.
+    """
+    _check(run, ex.FrozenRun, "frozen_training")
+    fig = new_figure(1, 2, figsize=(9.0, 3.5))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.78, wspace=0.28)
+    left, right = fig.axes
+    steps = np.arange(1, run.steps + 1)
+    left.plot(steps, run.loss, color=OKABE_ITO["blue"], label="training loss")
+    left.axhline(run.constant_loss, color="black", linestyle="--", linewidth=1.0,
+                 label=f"best constant output: {run.constant_loss:.4f}")
+    left.set_xscale("log")
+    left.set_xlabel("step (log scale)")
+    left.set_ylabel("loss")
+    left.set_title("loss")
+    left.legend(loc="upper right")
+    right.plot(np.arange(run.steps + 1), run.output_bias, color=OKABE_ITO["orange"], label="output bias b₂")
+    what = "log-odds of the class prior" if run.task == "binary" else "mean target"
+    right.axhline(run.constant, color="black", linestyle="--", linewidth=1.0, label=f"{what}: {run.constant:.4f}")
+    right.set_xscale("symlog", linthresh=1.0)
+    right.set_xlim(0, run.steps)
+    right.set_xlabel("step (log scale)")
+    right.set_ylabel("output bias")
+    right.set_title("the only parameter that moves")
+    right.legend(loc="upper right")
+    names = {"0.W": "hidden W", "0.b": "hidden b", "2.W": "output W", "2.b": "output b"}
+    frozen = [names.get(name, name) for name, same in run.unchanged.items() if same]
+    optimizer = run.optimizer.replace("sgd", "SGD")
+    fig.suptitle(f"A dead hidden layer under {optimizer} (lr {run.lr:g}, full batch): "
+                 f"{', '.join(frozen)} unchanged bit for bit after {run.steps} steps", fontsize=10, y=0.97)
+    return fig
+
+
+_SCENARIO_STYLES = ("-", "--", ":", "-", "-", "--", "-.", "-")
+_SCENARIO_COLOURS = (OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"], OKABE_ITO["vermillion"],
+                     OKABE_ITO["purple"], OKABE_ITO["sky"], GREY, "black")
+
+
+@styled
+def dead_revival_plot(table: Mapping[str, ex.RevivalRun]) -> Figure:
+    """Each optimizer setting on the dead network: the largest pre-activation, and the loss.
+
+    Left: the largest ReLU input over every example and unit; a unit is alive
+    as soon as this is above 0. Right: the loss, with the best constant's loss
+    (where a network whose hidden layer stays dead ends).
+
+    Parameters
+    ----------
+    table
+        The output of :func:`vanishing.experiments.revival_table`.
+    """
+    _check_mapping(table, ex.RevivalRun, "revival_table")
+    fig = new_figure(1, 2, figsize=(9.0, 4.1))
+    fig.subplots_adjust(left=0.11, right=0.98, bottom=0.29, top=0.92, wspace=0.25)
+    left, right = fig.axes
+    flat = []
+    for i, (name, run) in enumerate(table.items()):
+        steps = np.arange(1, len(run.loss) + 1)
+        if run.hidden_unchanged:
+            flat.append(name)
+        style = {"color": _SCENARIO_COLOURS[i % len(_SCENARIO_COLOURS)],
+                 "linestyle": _SCENARIO_STYLES[i % len(_SCENARIO_STYLES)], "label": name}
+        left.plot(steps, np.clip(run.z_max, -1.5, 2.5), **style)
+        right.plot(steps, run.loss, **style)
+    left.axhline(0.0, color="black", linewidth=0.8)
+    left.axhspan(0.0, 2.6, color=OKABE_ITO["green"], alpha=0.07, linewidth=0)
+    left.text(0.98, 0.96, "alive on some example", transform=left.transAxes, ha="right", va="top", fontsize=8,
+              color=OKABE_ITO["green"])
+    left.text(0.02, -0.08, "below 0: every unit dead", transform=left.get_yaxis_transform(), ha="left", va="top",
+              fontsize=8, color=GREY)
+    if flat:
+        left.text(0.02, -1.08, "at −1 exactly: " + ", ".join(flat), ha="left", va="top", fontsize=7, color=GREY,
+                  transform=left.get_yaxis_transform())
+    left.set_ylim(-1.5, 2.6)
+    left.set_xlabel("step")
+    left.set_ylabel("largest pre-activation\n(over examples and units; clipped at 2.5)")
+    left.set_title("can a unit come back?")
+    constant = next(iter(table.values())).constant_loss
+    right.axhline(constant, color="black", linestyle="--", linewidth=1.0)
+    right.text(0.98, constant * 0.9, "best constant output", transform=right.get_yaxis_transform(), ha="right",
+               va="top", fontsize=8)
+    _log_y(right)
+    right.set_xlabel("step")
+    right.set_ylabel("training loss (log scale)")
+    right.set_title("does the network learn again?")
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 0.01))
+    return fig
+
+
+@styled
+def shrink_plot(factors: Mapping[str, np.ndarray]) -> Figure:
+    r"""The common factor :math:`a_t` of a dead unit's parameters, :math:`p_t = a_t p_0`, against the step.
+
+    Parameters
+    ----------
+    factors
+        Label -> the output of :func:`vanishing.experiments.shrink_factors`.
+    """
+    if not isinstance(factors, Mapping) or not factors:
+        raise TypeError("factors must be a non-empty dict of label -> shrink_factors(...) arrays")
+    fig = new_figure(1, 1, figsize=(6.4, 3.4))
+    ax = fig.axes[0]
+    for i, (label, a) in enumerate(factors.items()):
+        a = np.asarray(a, dtype=np.float64)
+        ax.plot(np.arange(len(a)), a, color=colour(i), label=label)
+        negative = np.flatnonzero(a < 0)
+        if negative.size:
+            ax.plot(negative[0], a[negative[0]], "o", color=colour(i), markersize=5)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.text(0.98, 0.5, "dot: first a_t < 0, where z_t = a_t · z_0 > 0\nfor every input: every unit alive at once",
+            transform=ax.transAxes, ha="right", va="center", fontsize=8, color=GREY)
+    ax.set_xlabel("update t")
+    ax.set_ylabel("a_t  (p_t = a_t · p_0)")
+    ax.set_title("a dead unit's parameters under L2 decay: z_t(x) = a_t · z_0(x)")
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+@styled
+def dead_units_plot(sweep: ex.DeadUnitsSweep) -> Figure:
+    """Loss curves of the same network with 0 to all of its hidden units killed at the start.
+
+    Parameters
+    ----------
+    sweep
+        The output of :func:`vanishing.experiments.dead_units_sweep`.
+    """
+    _check(sweep, ex.DeadUnitsSweep, "dead_units_sweep")
+    fig = new_figure(1, 2, figsize=(9.0, 3.5))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.28)
+    left, right = fig.axes
+    steps = np.arange(1, sweep.steps + 1)
+    for i, k in enumerate(sweep.killed):
+        left.plot(steps, sweep.loss[i], color=colour(i), label=f"{k} of {sweep.hidden} dead")
+    left.axhline(sweep.constant_loss, color="black", linestyle="--", linewidth=1.0, label="best constant")
+    _log_y(left)
+    left.set_xlabel("step")
+    left.set_ylabel("training loss (log scale)")
+    left.set_title(f"killed at the start, then SGD (lr {sweep.lr:g})")
+    left.legend(loc="upper right", bbox_to_anchor=(1.0, 0.85), fontsize=8, ncol=2)
+    alive = sweep.hidden - np.array(sweep.killed)
+    right.plot(alive, sweep.loss[:, -1], "o-", color=OKABE_ITO["blue"], label="final loss")
+    right.axhline(sweep.constant_loss, color="black", linestyle="--", linewidth=1.0)
+    _log_y(right)
+    right.set_xlabel("units left alive")
+    right.set_ylabel(f"loss after {sweep.steps} steps (log scale)")
+    right.set_title("the living units route around the dead")
+    for x, y, acc in zip(alive, sweep.loss[:, -1], sweep.accuracy, strict=True):
+        right.annotate(f"{acc:.0%}", (x, y), textcoords="offset points", xytext=(4, 5), fontsize=8)
+    right.text(0.03, 0.04, "labels: training accuracy", transform=right.transAxes, ha="left", va="bottom",
+               fontsize=8, color=GREY)
+    right.set_xticks(alive)
+    return fig
+
+
+@styled
+def dead_layer_plot(results: Mapping[str, ex.DeadLayer]) -> Figure:
+    """Which parameters get a gradient when (part of) a hidden layer is dead: one column per network.
+
+    Each cell is the largest |gradient| of one parameter at the start (one
+    full-batch backward); exact zeros are grey cells labelled 0.
+
+    Parameters
+    ----------
+    results
+        Label -> the output of :func:`vanishing.experiments.dead_layer`.
+    """
+    _check_mapping(results, ex.DeadLayer, "dead_layer")
+    labels = list(results)
+    names = next(iter(results.values())).names
+    grads = np.array([results[k].grad_at_start for k in labels]).T  # parameters x networks
+    height = 1.1 + 0.34 * len(names)
+    fig = new_figure(1, 1, figsize=(6.4, height))
+    fig.subplots_adjust(left=0.25, right=0.98, bottom=0.03, top=1 - 0.95 / height)
+    ax = fig.axes[0]
+    cells = ListedColormap(["#d9d9d9", OKABE_ITO["sky"]])  # exactly 0: grey; non-zero: light blue
+    ax.imshow((grads != 0).astype(float), cmap=cells, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    for (r, c), g in np.ndenumerate(grads):
+        ax.text(c, r, "0" if g == 0 else f"{g:.2g}", ha="center", va="center", fontsize=9)
+    for c in range(1, len(labels)):
+        ax.axvline(c - 0.5, color="white", linewidth=2)
+    for r in range(1, len(names)):
+        ax.axhline(r - 0.5, color="white", linewidth=1)
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    ax.set_yticks(range(len(names)))
+    side = {0: "  (input side)", len(names) - 1: "  (output)"}
+    ax.set_yticklabels([n + side.get(i, "") for i, n in enumerate(names)], fontsize=8)
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.suptitle("largest |gradient| of each parameter at the start (grey: exactly 0)", fontsize=10, y=0.99)
+    return fig
+
+
+@styled
+def dying_grid_plot(grid: Mapping[tuple[float, float], ex.DyingRun]) -> Figure:
+    """Dead fraction during training: one panel per initial bias, one line per learning rate.
+
+    Parameters
+    ----------
+    grid
+        The output of :func:`vanishing.experiments.dying_grid`.
+    """
+    _check_mapping(grid, ex.DyingRun, "dying_grid")
+    lrs = sorted({lr for lr, _ in grid})
+    biases = list(dict.fromkeys(b for _, b in grid))
+    fig = new_figure(1, len(biases), figsize=(9.0, 3.5), sharey=True)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.28, top=0.86, wspace=0.12)
+    for ax, bias in zip(fig.axes, biases, strict=True):
+        for i, lr in enumerate(lrs):
+            run = grid.get((lr, bias))
+            if run is None:
+                continue
+            ax.plot(run.steps, run.dead, color=colour(i), label=f"lr {lr:g}")
+            if run.diverged is not None:
+                ax.plot(run.steps[-1], run.dead[-1], "x", color=colour(i), markersize=7)
+        ax.axhline(0.5, color=GREY, linestyle=":", linewidth=1.0)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("update")
+        ax.set_title(f"initial hidden bias {bias:g}")
+    first = next(iter(grid.values())).settings
+    fig.axes[0].set_ylabel("fraction of hidden units dead\n(on the whole training set)")
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(lrs), fontsize=9, title="learning rate (plain SGD)",
+               bbox_to_anchor=(0.5, 0.0))
+    fig.suptitle(f"{first['depth']} hidden layers of {first['width']} ReLU units, two moons, "
+                 f"recorded at every update", fontsize=10, y=0.98)
+    return fig
+
+
+@styled
+def born_dead_plot(result: ex.BornDead) -> Figure:
+    """Probability that a ReLU network is dead at initialisation, against depth, one colour per width.
+
+    Solid: Monte Carlo estimate (band: ± 2 standard errors); dashed: the exact
+    probability for a single input, an upper bound.
+
+    Parameters
+    ----------
+    result
+        The output of :func:`vanishing.experiments.born_dead_probability`.
+    """
+    _check(result, ex.BornDead, "born_dead_probability")
+    fig = new_figure(1, 1, figsize=(6.4, 3.8))
+    fig.subplots_adjust(left=0.1, right=0.76, bottom=0.14, top=0.9)
+    ax = fig.axes[0]
+    d = result.depths
+    for i, width in enumerate(result.widths):
+        p, se = result.probability[i], result.standard_error[i]
+        ax.fill_between(d, np.clip(p - 2 * se, 0, 1), np.clip(p + 2 * se, 0, 1), color=colour(i), alpha=0.2,
+                        linewidth=0)
+        ax.plot(d, p, color=colour(i), label=f"width {width}")
+        ax.plot(d, result.single_input[i], color=colour(i), linestyle="--", linewidth=1.2)
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], color="black"), Line2D([], [], color="black", linestyle="--", linewidth=1.2)]
+    labels += [f"measured:\n{result.trials} nets,\n{result.inputs} inputs", "one input:\n1 − (1 − 2⁻ᴺ)ᴸ"]
+    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlim(1, d[-1])
+    ax.set_xlabel("hidden layers L")
+    ax.set_ylabel("P(born dead)")
+    ax.set_title("He-normal weights, zero biases: some layer outputs 0 for every input")
+    return fig
+
+
+@styled
+def batchnorm_plot(result: ex.BatchNormDead) -> Figure:
+    """Dead fraction of the dead network with BatchNorm before its ReLU, probed in training and evaluation mode.
+
+    Parameters
+    ----------
+    result
+        The output of :func:`vanishing.experiments.batchnorm_dead`.
+    """
+    _check(result, ex.BatchNormDead, "batchnorm_dead")
+    fig = new_figure(1, 1, figsize=(6.4, 3.6))
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.14, top=0.9)
+    ax = fig.axes[0]
+    for i, lr in enumerate(result.lr):
+        ax.plot(result.steps, result.dead_train[i], color=colour(i), label=f"lr {lr:g}, training mode")
+        ax.plot(result.steps, result.dead_eval[i], color=colour(i), linestyle="--",
+                label=f"lr {lr:g}, evaluation mode")
+    ax.axhline(1.0, color=GREY, linestyle=":", linewidth=1.2, label="without BatchNorm (always)")
+    ax.set_ylim(-0.03, 1.08)
+    ax.set_xlabel("update")
+    ax.set_ylabel("fraction of hidden units dead")
+    ax.set_title("the dead network with BatchNorm between Dense and ReLU")
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.06), fontsize=8)
+    return fig
+
+
+@styled
+def dying_dashboard(run: ex.DyingRun) -> Figure:
+    """One training run: dead fraction per layer, loss, and the alive map (units x updates).
+
+    Parameters
+    ----------
+    run
+        The output of :func:`vanishing.experiments.dying_run`.
+    """
+    _check(run, ex.DyingRun, "dying_run")
+    s = run.settings
+    fig = new_figure(2, 2, figsize=(9.0, 6.0))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.9, wspace=0.25, hspace=0.45)
+    top_left, top_right, bottom, spare = fig.axes
+    spare.set_visible(False)
+    pos_l, pos_r = bottom.get_position(), spare.get_position()
+    bottom.set_position([pos_l.x0, pos_l.y0, pos_r.x1 - pos_l.x0, pos_l.height])
+    depth = run.dead_per_layer.shape[1]
+    for layer in range(depth):
+        top_left.plot(run.steps, run.dead_per_layer[:, layer], color=colour(layer + 1), linewidth=1.2,
+                      label=f"layer {layer + 1}")
+    top_left.plot(run.steps, run.dead, color="black", linewidth=2.0, label="all")
+    top_left.set_ylim(-0.03, 1.03)
+    top_left.set_xlabel("update")
+    top_left.set_ylabel("fraction dead")
+    top_left.set_title("dead units (whole training set)")
+    top_left.legend(loc="upper left", fontsize=8, ncol=2)
+    if len(run.loss):
+        top_right.plot(np.arange(1, len(run.loss) + 1), run.loss, color=OKABE_ITO["blue"], linewidth=1.0)
+        _log_y(top_right)
+    top_right.set_xlabel("update")
+    top_right.set_ylabel("mini-batch loss (log scale)")
+    acc = "diverged" if run.diverged is not None else f"training accuracy {run.accuracy:.0%}"
+    top_right.set_title(f"loss ({acc})")
+    width = run.alive.shape[1] // depth if depth else 0
+    bottom.imshow(run.alive.T, aspect="auto", cmap=_ALIVE_MAP, vmin=0, vmax=1, interpolation="nearest",
+                  extent=(run.steps[0] - 0.5, run.steps[-1] + 0.5, run.alive.shape[1] - 0.5, -0.5))
+    for layer in range(1, depth):
+        bottom.axhline(layer * width - 0.5, color="black", linewidth=0.8)
+    bottom.set_yticks([layer * width + (width - 1) / 2 for layer in range(depth)])
+    bottom.set_yticklabels([f"layer {layer + 1}" for layer in range(depth)])
+    bottom.grid(False)
+    bottom.set_xlabel("update")
+    bottom.set_title("alive map: blue = alive (non-zero output on some example), grey = dead")
+    opt = {"sgd": "SGD", "momentum": "SGD + momentum 0.9", "adam": "Adam"}[s["optimizer"]]
+    extra = f", L2 decay {s['weight_decay']:g}" if s["weight_decay"] else ""
+    bn = ", BatchNorm before ReLU" if s["batchnorm"] else ""
+    diverged = f" — diverged at update {run.diverged}" if run.diverged is not None else ""
+    fig.suptitle(f"{opt}, lr {s['lr']:g}, initial bias {s['bias']:g}{extra}{bn}: "
+                 f"{run.dead[0]:.0%} dead at the start, {run.dead[-1]:.0%} at the end{diverged}",
+                 fontsize=10, y=0.98)
+    return fig

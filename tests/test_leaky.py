@@ -134,7 +134,10 @@ def test_revival_relu_gets_exactly_zero_gradient_and_leaky_does_not():
     # ReLU: only the output bias learns, so the loss cannot go below the class-frequency loss
     assert result.loss[0].min() >= result.prior_loss - 1e-9
     assert result.loss[2, -1] < result.loss[2, 0] - 0.1
-    assert result.loss.shape == (3, 31) and result.hidden_grad.shape == (3, 31)
+    assert result.loss.shape == (3, 16) and result.hidden_grad.shape == (3, 16)
+    assert result.record_steps[result.at(30)] == 30
+    with pytest.raises(ValueError, match="not recorded"):
+        result.at(31)
     assert result.linear_loss < result.prior_loss
 
 
@@ -145,8 +148,10 @@ def test_revival_accepts_another_dead_network_builder():
         calls.append(seed)
         return dead_setup("binary", n=60, hidden=4, seed=seed)
 
-    result = ex.revive_dead_network((0.1,), steps=5, dead_network=builder, seed=3)
+    result = ex.revive_dead_network((0.1,), steps=5, every=1, dead_network=builder, seed=3)
     assert calls == [3] and result.loss.shape == (2, 6)
+    with pytest.raises(ValueError, match="multiple"):
+        ex.revive_dead_network(steps=5, every=2)
 
 
 # --------------------------------------------------------------------------------------------- comparison
@@ -192,7 +197,7 @@ def test_relu_from_the_bad_start_stays_stuck_and_prelu_recovers():
     median, low, high = comparison.spread(comparison.final_loss)
     np.testing.assert_allclose(low, comparison.final_loss.min(axis=1))
     np.testing.assert_allclose(high, comparison.final_loss.max(axis=1))
-    assert "ReLU" in ex.comparison_table(comparison)
+    assert "ReLU" in ex.variant_table(comparison)
 
 
 def test_comparison_rejects_empty_settings():
@@ -257,15 +262,16 @@ def test_check_slope_choice():
 
 def test_every_plot_returns_a_figure_and_rejects_other_results():
     figures = [
-        plots.derivative_check_plot(ex.leaky_derivative_check(0.01, rng=np.random.default_rng(0))),
+        plots.leaky_derivative_plot(ex.leaky_derivative_check(0.01, rng=np.random.default_rng(0))),
         plots.prelu_slopes_plot(ex.prelu_training(depth=2, width=4, epochs=2)),
         plots.rrelu_slopes_plot(ex.rrelu_slopes(n=1000, rng=np.random.default_rng(0))),
         plots.rrelu_modes_plot(ex.rrelu_train_eval(depth=1, width=4, epochs=1, draws=3, examples=4)),
-        plots.revival_plot(ex.revive_dead_network((0.1,), steps=3)),
-        plots.comparison_plot(ex.variant_comparison({"ReLU": ("relu", {})}, seeds=(0,), steps=4)),
-        plots.exploration_plot(ex.explore_variant("prelu", 0.25, depth=2, seeds=(0,), steps=4)),
+        plots.leaky_revival_plot(ex.revive_dead_network((0.1,), steps=4)),
+        plots.variant_comparison_plot(ex.variant_comparison({"ReLU": ("relu", {})}, seeds=(0,), steps=4)),
+        plots.leaky_explorer_plot(ex.explore_variant("prelu", 0.25, depth=2, seeds=(0,), steps=4)),
     ]
     assert all(isinstance(f, Figure) for f in figures)
-    for plot in (plots.derivative_check_plot, plots.comparison_plot, plots.exploration_plot, plots.revival_plot):
+    for plot in (plots.leaky_derivative_plot, plots.variant_comparison_plot, plots.leaky_explorer_plot,
+                 plots.leaky_revival_plot):
         with pytest.raises(TypeError, match="expected"):
             plot(object())

@@ -86,10 +86,9 @@ def check_slope_choice(alpha: Any, *, seeds: tuple[int, ...] = SLOPE_SEEDS, max_
         return CheckResult(False, name, f"alpha = {alpha:g} is negative: the negative side would slope downwards "
                                         "and the unit would no longer be monotonic",
                            hint="Leaky ReLU slopes lie between 0 (ReLU) and 1 (the identity)")
-    from ..experiments.leaky import comparison_data, train_variant
+    from ..experiments.leaky import train_variant
 
-    data = comparison_data()
-    runs = [train_variant("leaky_relu", {"alpha": float(alpha)}, seed=s, data=data) for s in seeds]
+    runs = [train_variant("leaky_relu", {"alpha": float(alpha)}, seed=s) for s in seeds]
     report = "; ".join(
         f"seed {s}: diverged" if r.diverged else f"seed {s}: loss {r.final_loss:.3f}, dead {r.final_dead:.0%}"
         for s, r in zip(seeds, runs, strict=True))

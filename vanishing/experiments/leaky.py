@@ -35,6 +35,7 @@ This module imports numpy only.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -55,19 +56,19 @@ from ..optim import SGD
 from ..train import Callback, DivergenceError, TrainState, fit
 
 __all__ = [
-    "COMPARISON", "DerivativeCheck", "Exploration", "LeakyMean", "PReLUTraining", "RReLUModes", "RReLUSlopes",
-    "Revival", "VARIANTS", "VariantComparison", "VariantRun", "comparison_data", "comparison_table",
-    "dead_fraction_of", "explore_variant", "leaky_derivative_check", "leaky_mean_output", "prelu_gradient_check",
+    "LEAKY_COMPARISON", "LEAKY_VARIANTS", "LeakyDerivativeCheck", "LeakyExploration", "LeakyMean", "LeakyRevival",
+    "PReLUTraining", "RReLUModes", "RReLUSlopes", "VariantComparison", "VariantRun", "dead_fraction_of",
+    "explore_variant", "leaky_data", "leaky_derivative_check", "leaky_mean_output", "prelu_gradient_check",
     "prelu_parameter_count", "prelu_training", "revive_dead_network", "rrelu_slopes", "rrelu_train_eval",
-    "switch_activation", "train_variant", "variant_comparison", "variant_label",
+    "switch_activation", "train_variant", "variant_comparison", "variant_label", "variant_table",
 ]
 
 NOTEBOOK = "04"
 
-VARIANTS = ("relu", "leaky_relu", "prelu", "rrelu")
+LEAKY_VARIANTS = ("relu", "leaky_relu", "prelu", "rrelu")
 """The activations this notebook compares (names of :data:`vanishing.activations.ACTIVATIONS`)."""
 
-COMPARISON: dict[str, tuple[str, dict[str, float]]] = {
+LEAKY_COMPARISON: dict[str, tuple[str, dict[str, float]]] = {
     "ReLU": ("relu", {}),
     "Leaky ReLU α=0.01": ("leaky_relu", {"alpha": 0.01}),
     "Leaky ReLU α=0.2": ("leaky_relu", {"alpha": 0.2}),
@@ -107,7 +108,7 @@ def dead_fraction_of(z: np.ndarray) -> float:
 # --- 1. Leaky ReLU's derivative ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class DerivativeCheck:
+class LeakyDerivativeCheck:
     r"""Leaky ReLU's derivative three ways, and the claim :math:`\alpha e^z`, at points ``z``.
 
     Attributes
@@ -154,7 +155,7 @@ def _away_from_zero(z: np.ndarray, gap: float) -> np.ndarray:
 
 
 def leaky_derivative_check(alpha: float = 0.01, *, z: np.ndarray | None = None, h: float = 1e-6,
-                           rng: np.random.Generator) -> DerivativeCheck:
+                           rng: np.random.Generator) -> LeakyDerivativeCheck:
     r"""Compare Leaky ReLU's backward with centred finite differences, and with the claim :math:`\alpha e^z`.
 
     The numerical derivative of the scalar :math:`\sum_i f(z_i)` with respect to
@@ -176,7 +177,7 @@ def leaky_derivative_check(alpha: float = 0.01, *, z: np.ndarray | None = None, 
     engine = layer.backward(np.ones((1, z.size)))[0]
     claimed = np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))
     batch = _away_from_zero(rng.normal(0.0, 2.0, size=(8, 5)), 0.01)
-    return DerivativeCheck(
+    return LeakyDerivativeCheck(
         alpha=float(alpha), z=z, finite_difference=finite, engine_backward=engine, claimed=claimed,
         error_engine=rel_error(engine[z < 0], finite[z < 0]), error_claim=rel_error(claimed[z < 0], finite[z < 0]),
         layer_errors=check_layer(LeakyReLU(alpha), batch, rng=rng),
@@ -293,7 +294,7 @@ def prelu_training(*, depth: int = 4, width: int = 24, alpha: float = 0.25, epoc
                    seed: int = 0) -> PReLUTraining:
     """Train a PReLU MLP on two moons (He init, SGD with momentum 0.9) and return the slopes it learned.
 
-    The data are :func:`comparison_data`; the network is ``depth`` hidden layers
+    The data are :func:`leaky_data`; the network is ``depth`` hidden layers
     of ``width`` PReLU units whose slopes all start at ``alpha``, trained for
     ``epochs`` epochs of batches of 50 with learning rate ``lr``. Weights and
     batch order come from ``numpy.random.default_rng(seed)``.
@@ -303,7 +304,7 @@ def prelu_training(*, depth: int = 4, width: int = 24, alpha: float = 0.25, epoc
     check.number("alpha", alpha)
     check.positive("epochs", epochs, integer=True)
     check.non_negative("seed", seed, integer=True)
-    X, y = comparison_data()
+    X, y = leaky_data()
     rng = np.random.default_rng(seed)
     sizes = (X.shape[1],) + (width,) * depth + (1,)
     model = mlp(sizes, "prelu", rng=rng, init="he_uniform", activation_options={"alpha": alpha})
@@ -428,7 +429,7 @@ class RReLUModes:
 
 def rrelu_train_eval(*, depth: int = 3, width: int = 16, epochs: int = 20, draws: int = 30, examples: int = 12,
                      seed: int = 0) -> RReLUModes:
-    """Train an RReLU MLP on :func:`comparison_data`, then run it in training and in evaluation mode.
+    """Train an RReLU MLP on :func:`leaky_data`, then run it in training and in evaluation mode.
 
     ``draws`` training-mode forwards of the whole data set (each draws new
     slopes) against one evaluation-mode forward (the fixed slope 2/(l + u)).
@@ -437,7 +438,7 @@ def rrelu_train_eval(*, depth: int = 3, width: int = 16, epochs: int = 20, draws
     check.positive("draws", draws, integer=True)
     check.positive("examples", examples, integer=True)
     check.non_negative("seed", seed, integer=True)
-    X, y = comparison_data()
+    X, y = leaky_data()
     rng = np.random.default_rng(seed)
     model = mlp((X.shape[1],) + (width,) * depth + (1,), "rrelu", rng=rng, init="he_uniform")
     history = fit(model, "bce_logits", SGD(model, lr=0.05, momentum=0.9), X, y, epochs=epochs, batch_size=50,
@@ -485,7 +486,7 @@ def switch_activation(model: Sequential, activation: str, **options: Any) -> Seq
 
 
 @dataclass(frozen=True)
-class Revival:
+class LeakyRevival:
     """Notebook 03's dead network, trained as it is (ReLU) and with Leaky ReLU in its place.
 
     Attributes
@@ -494,13 +495,15 @@ class Revival:
         One per run: ``"ReLU"``, ``"Leaky ReLU α=0.01"``...
     alphas
         The slope of each run (0 for ReLU).
+    record_steps
+        ``(R,)`` the steps after which the whole data set was probed (0 = before training).
     loss
-        ``(runs, steps + 1)`` loss on the whole data set before training and after every step.
+        ``(runs, R)`` loss on the whole data set at those steps.
     hidden_grad, hidden_bias_grad
-        ``(runs, steps + 1)`` :math:`\\|\\partial L/\\partial W\\|` and :math:`\\|\\partial L/\\partial b\\|` of the
-        hidden layer on the whole data set, before training and after every step.
+        ``(runs, R)`` :math:`\\|\\partial L/\\partial W\\|` and :math:`\\|\\partial L/\\partial b\\|` of the
+        hidden layer on the whole data set.
     alive
-        ``(runs, steps + 1)`` fraction of hidden units with z > 0 on at least one example.
+        ``(runs, R)`` fraction of hidden units with z > 0 on at least one example.
     max_z
         The largest hidden pre-activation over all units and examples at the start (every run starts
         from the same weights).
@@ -515,6 +518,7 @@ class Revival:
 
     labels: list[str]
     alphas: list[float]
+    record_steps: np.ndarray
     loss: np.ndarray
     hidden_grad: np.ndarray
     hidden_bias_grad: np.ndarray
@@ -525,45 +529,57 @@ class Revival:
     steps: int
     lr: float
 
+    def at(self, step: int) -> int:
+        """The column of the records taken after ``step`` steps."""
+        where = np.flatnonzero(self.record_steps == step)
+        if where.size == 0:
+            raise ValueError(f"step={step!r} was not recorded; allowed: {self.record_steps[0]}, "
+                             f"{self.record_steps[1]}, ..., {self.record_steps[-1]}")
+        return int(where[0])
+
 
 class _WholeDataProbe(Callback):
-    """Before training and after every step, on the whole data set: the loss, the hidden layer's gradient
-    norms (weights and bias) and the fraction of its units with z > 0 on some example.
+    """Before training and after every ``every``-th step, on the whole data set: the loss, the hidden layer's
+    gradient norms (weights and bias) and the fraction of its units with z > 0 on some example.
 
     The probe's own forward and backward overwrite the layers' caches and
     gradients after the optimizer has used them; the next step recomputes both,
     so training is unchanged.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
-        self.X, self.y = X, y
+    def __init__(self, X: np.ndarray, y: np.ndarray, every: int) -> None:
+        self.X, self.y, self.every = X, y, every
         self.loss = make_loss("bce_logits")
+        self.steps: list[int] = []
         self.losses: list[float] = []
         self.alive: list[float] = []
         self.grads: list[float] = []
         self.bias_grads: list[float] = []
 
-    def _probe(self, model: Sequential) -> None:
+    def _probe(self, model: Sequential, step: int) -> None:
+        self.steps.append(step)
         self.losses.append(self.loss.forward(model.forward(self.X), self.y))
         model.backward(self.loss.backward(), input_grad=False)
         hidden = model[0]
         self.grads.append(float(np.linalg.norm(hidden.grads["W"])))
         self.bias_grads.append(float(np.linalg.norm(hidden.grads["b"])))
-        self.alive.append(1.0 - dead_fraction_of(self.X @ hidden.params["W"] + hidden.params["b"]))
+        z = self.X @ hidden.params["W"] + hidden.params["b"]
+        self.alive.append(float(np.mean(np.any(z > 0, axis=0))))
 
     def on_train_begin(self, state: TrainState) -> None:
-        self._probe(state.model)
+        self._probe(state.model, 0)
 
     def on_step_end(self, state: TrainState) -> None:
-        self._probe(state.model)
+        if state.step % self.every == 0:
+            self._probe(state.model, state.step)
 
 
 def _bernoulli_entropy(p: float) -> float:
     return float(-(p * math.log(p) + (1 - p) * math.log(1 - p))) if 0 < p < 1 else 0.0
 
 
-def revive_dead_network(alphas: Sequence[float] = (0.01, 0.2), *, steps: int = 300, lr: float = 0.1,
-                        dead_network: Callable[..., Any] | None = None, seed: int = 0) -> Revival:
+def revive_dead_network(alphas: Sequence[float] = (0.01, 0.2), *, steps: int = 300, lr: float = 0.1, every: int = 2,
+                        dead_network: Callable[..., Any] | None = None, seed: int = 0) -> LeakyRevival:
     r"""Train notebook 03's dead network with ReLU, and with Leaky ReLU at each slope in ``alphas``.
 
     The network comes from :func:`vanishing.experiments.dead_setup` (notebook
@@ -571,10 +587,15 @@ def revive_dead_network(alphas: Sequence[float] = (0.01, 0.2), *, steps: int = 3
     until :math:`XW + B \le -1` on every input. Each run starts from a copy of
     the same weights with only the activation switched
     (:func:`switch_activation`), and trains with SGD (momentum 0.9, batches of
-    50, the same batch order). ``dead_network`` replaces ``dead_setup`` (a
+    50, the same batch order). The whole data set is probed before training and
+    after every ``every``-th step. ``dead_network`` replaces ``dead_setup`` (a
     function of ``seed=`` returning an object with ``X``, ``y``, ``model``).
+    The reference linear model trains for twice as many steps.
     """
     check.positive("steps", steps, integer=True)
+    check.positive("every", every, integer=True)
+    if steps % every:
+        raise ValueError(f"steps={steps} is not a multiple of every={every}; allowed: steps = k * every")
     check.positive("lr", lr)
     check.non_negative("seed", seed, integer=True)
     alphas = [check.positive(f"alphas[{i}]", a) for i, a in enumerate(alphas)]
@@ -590,7 +611,7 @@ def revive_dead_network(alphas: Sequence[float] = (0.01, 0.2), *, steps: int = 3
     runs += [(f"Leaky ReLU α={a:g}", float(a), switch_activation(setup.model, "leaky_relu", alpha=a)) for a in alphas]
     labels, slopes, losses, grads, bias_grads, alive = [], [], [], [], [], []
     for label, alpha, model in runs:
-        probe = _WholeDataProbe(X, y)
+        probe = _WholeDataProbe(X, y, every)
         fit(model, "bce_logits", SGD(model, lr=lr, momentum=0.9), X, y, epochs=epochs, batch_size=batch,
             rng=np.random.default_rng(seed + 1), callbacks=[probe, _StopAfter(steps)])
         labels.append(label)
@@ -601,12 +622,12 @@ def revive_dead_network(alphas: Sequence[float] = (0.01, 0.2), *, steps: int = 3
         alive.append(probe.alive)
     linear = Sequential([Dense(X.shape[1], y.shape[1], rng=np.random.default_rng(seed))])
     fit(linear, "bce_logits", SGD(linear, lr=lr, momentum=0.9), X, y, epochs=2 * epochs, batch_size=batch,
-        rng=np.random.default_rng(seed + 1))
+        rng=np.random.default_rng(seed + 1), callbacks=[_StopAfter(2 * steps)])
     linear.eval()
-    return Revival(labels=labels, alphas=slopes, loss=np.array(losses), hidden_grad=np.array(grads),
-                   hidden_bias_grad=np.array(bias_grads), alive=np.array(alive), max_z=float(z0.max()),
-                   linear_loss=make_loss("bce_logits").forward(linear.forward(X), y),
-                   prior_loss=_bernoulli_entropy(float(y.mean())), steps=steps, lr=lr)
+    return LeakyRevival(labels=labels, alphas=slopes, record_steps=np.array(probe.steps), loss=np.array(losses),
+                        hidden_grad=np.array(grads), hidden_bias_grad=np.array(bias_grads), alive=np.array(alive),
+                        max_z=float(z0.max()), linear_loss=make_loss("bce_logits").forward(linear.forward(X), y),
+                        prior_loss=_bernoulli_entropy(float(y.mean())), steps=steps, lr=lr)
 
 
 class _StopAfter(Callback):
@@ -622,7 +643,7 @@ class _StopAfter(Callback):
 
 # --- 5. deep networks from a bad start -----------------------------------------------------------------------------
 
-def comparison_data(n: int = 200, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def leaky_data(n: int = 200, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two moons (noise 0.1), standardised; ``X`` (n, 2), ``y`` (n, 1) with labels 0/1."""
     check.positive("n", n, integer=True)
     X, y = two_moons(n, noise=0.1, rng=np.random.default_rng(seed))
@@ -682,7 +703,7 @@ class _LayerProbe(Callback):
     def _probe(self, model: Sequential, step: int) -> None:
         layers = collect_activations(model, self.X)
         value = self.loss.forward(layers[-1].out, self.y)
-        dead = [dead_fraction_of(layers[i].x) for i in self.hidden]
+        dead = [float(np.mean(np.all(layers[i].x <= 0, axis=0))) for i in self.hidden]  # dead_fraction_of
         mean = [float(layers[i].out.mean()) for i in self.hidden]
         self.steps.append(step)
         self.rows.append((value, dead, mean))
@@ -702,13 +723,13 @@ def train_variant(activation: str, options: Mapping[str, float] | None = None, *
 
     ``depth`` hidden layers of ``width`` units (He uniform weights, drawn from
     ``default_rng(seed)``: every variant with the same seed starts from the same
-    weights), binary cross-entropy on :func:`comparison_data`, SGD with momentum
+    weights), binary cross-entropy on :func:`leaky_data`, SGD with momentum
     0.9 and learning rate ``lr``, batches of 50 in an order fixed by the seed,
     ``steps`` steps. Loss, dead fractions and mean outputs are measured on the
     whole data set in evaluation mode every ``every`` steps. A divergence ends
     the run and leaves NaN in the later records.
     """
-    check.choice("activation", activation, VARIANTS)
+    check.choice("activation", activation, LEAKY_VARIANTS)
     check.non_negative("seed", seed, integer=True)
     check.positive("depth", depth, integer=True)
     check.positive("width", width, integer=True)
@@ -717,7 +738,25 @@ def train_variant(activation: str, options: Mapping[str, float] | None = None, *
     check.positive("steps", steps, integer=True)
     check.positive("every", every, integer=True)
     options = dict(options or {})
-    X, y = data if data is not None else comparison_data()
+    for key, value in options.items():
+        check.number(f"options[{key!r}]", value)
+    settings = (int(seed), int(depth), int(width), float(bias), float(lr), int(steps), int(every))
+    if data is None:
+        # the notebook, the widget and the self-check train the same runs again and again: keep them
+        return _run_on_default_data(activation, tuple(sorted(options.items())), *settings)
+    return _run_variant(activation, options, *settings, data=data)
+
+
+@functools.lru_cache(maxsize=512)
+def _run_on_default_data(activation: str, options: tuple[tuple[str, float], ...], seed: int, depth: int, width: int,
+                         bias: float, lr: float, steps: int, every: int) -> VariantRun:
+    """:func:`_run_variant` on :func:`leaky_data`, remembered: the runs are deterministic and their arrays read-only."""
+    return _run_variant(activation, dict(options), seed, depth, width, bias, lr, steps, every, data=leaky_data())
+
+
+def _run_variant(activation: str, options: dict[str, float], seed: int, depth: int, width: int, bias: float,
+                 lr: float, steps: int, every: int, *, data: tuple[np.ndarray, np.ndarray]) -> VariantRun:
+    X, y = data
     rng = np.random.default_rng(seed)
     model = mlp((X.shape[1],) + (width,) * depth + (1,), activation, rng=rng, init="he_uniform", bias=bias,
                 activation_options=options)
@@ -746,6 +785,8 @@ def train_variant(activation: str, options: Mapping[str, float] | None = None, *
             k = position[step]
             loss[k], dead[k], mean[k] = value, d, m
     alphas = [layer.params["alpha"].copy() for layer in model if isinstance(layer, PReLU)]
+    for array in (record_steps, loss, dead, mean, *alphas):
+        array.setflags(write=False)
     return VariantRun(label=variant_label(activation, options), record_steps=record_steps, loss=loss, dead=dead,
                       mean_activation=mean, diverged=diverged, prelu_alphas=alphas)
 
@@ -804,16 +845,15 @@ class VariantComparison:
 def variant_comparison(variants: Mapping[str, tuple[str, Mapping[str, float]]] | None = None, *,
                        seeds: Sequence[int] = (0, 1, 2, 3, 4), depth: int = 6, width: int = 16, bias: float = -1.0,
                        lr: float = 0.1, steps: int = 80, every: int = 4) -> VariantComparison:
-    """Train every variant (default :data:`COMPARISON`) with every seed by :func:`train_variant`."""
-    variants = dict(COMPARISON if variants is None else variants)
+    """Train every variant (default :data:`LEAKY_COMPARISON`) with every seed by :func:`train_variant`."""
+    variants = dict(LEAKY_COMPARISON if variants is None else variants)
     if not variants:
         raise ValueError("variants is empty; give at least one label -> (activation, options)")
     seeds = [check.non_negative(f"seeds[{i}]", s, integer=True) for i, s in enumerate(seeds)]
     if not seeds:
         raise ValueError("seeds is empty; give at least one seed")
-    data = comparison_data()
     runs = [[train_variant(name, options, seed=s, depth=depth, width=width, bias=bias, lr=lr, steps=steps,
-                           every=every, data=data) for s in seeds] for name, options in variants.values()]
+                           every=every) for s in seeds] for name, options in variants.values()]
     prelu = [run.prelu_alphas for row in runs for run in row if run.prelu_alphas]
     return VariantComparison(
         labels=list(variants), seeds=seeds, record_steps=runs[0][0].record_steps,
@@ -825,7 +865,7 @@ def variant_comparison(variants: Mapping[str, tuple[str, Mapping[str, float]]] |
     )
 
 
-def comparison_table(comparison: VariantComparison) -> str:
+def variant_table(comparison: VariantComparison) -> str:
     """A text table: per variant, the final loss and the dead fraction of the first and last hidden layer."""
     loss, lo, hi = comparison.spread(comparison.final_loss)
     dead, _, _ = comparison.spread(comparison.final_dead)
@@ -841,7 +881,7 @@ def comparison_table(comparison: VariantComparison) -> str:
 # --- 6. the widget's computation -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Exploration:
+class LeakyExploration:
     """What :func:`explore_variant` computed: the activation's curves and training from a bad start.
 
     Attributes
@@ -880,13 +920,13 @@ def _widget_options(activation: str, alpha: float) -> dict[str, float]:
 
 def explore_variant(activation: str = "leaky_relu", alpha: float = 0.2, *, depth: int = 6, width: int = 16,
                     bias: float = -1.0, seeds: Sequence[int] = (0, 1, 2), steps: int = 80,
-                    lr: float = 0.1) -> Exploration:
+                    lr: float = 0.1) -> LeakyExploration:
     """The widget's computation: one variant against ReLU from the same bad start, over a few seeds.
 
     ``alpha`` is Leaky ReLU's slope, or PReLU's starting slope; RReLU uses
     Xu et al.'s :math:`a \\sim U(3, 8)` and ReLU ignores it.
     """
-    check.choice("activation", activation, VARIANTS)
+    check.choice("activation", activation, LEAKY_VARIANTS)
     check.number("alpha", alpha, low=0, high=1)
     options = _widget_options(activation, alpha)
     layer = make_activation(activation, rng=np.random.default_rng(0), **options)
@@ -894,10 +934,9 @@ def explore_variant(activation: str = "leaky_relu", alpha: float = 0.2, *, depth
     band = None
     if isinstance(layer, RReLU):
         band = (1.0 / layer.upper, 1.0 / layer.lower)
-    data = comparison_data()
-    kwargs = {"depth": depth, "width": width, "bias": bias, "lr": lr, "steps": steps, "data": data}
+    kwargs = {"depth": depth, "width": width, "bias": bias, "lr": lr, "steps": steps}
     runs = [train_variant(activation, options, seed=s, **kwargs) for s in seeds]
     baseline = runs if activation == "relu" else [train_variant("relu", seed=s, **kwargs) for s in seeds]
-    return Exploration(activation=activation, alpha=float(alpha), depth=depth, width=width, bias=float(bias),
+    return LeakyExploration(activation=activation, alpha=float(alpha), depth=depth, width=width, bias=float(bias),
                        label=variant_label(activation, options), z=z, f=np.asarray(layer.fn(z)),
                        derivative=np.asarray(layer.derivative(z)), slope_band=band, runs=runs, baseline=baseline)

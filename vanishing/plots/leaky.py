@@ -18,8 +18,8 @@ from ..experiments import leaky as ex
 from ._style import GREY, OKABE_ITO, new_figure, power_of_ten, styled
 
 __all__ = [
-    "VARIANT_COLOURS", "comparison_plot", "derivative_check_plot", "exploration_plot", "prelu_slopes_plot",
-    "revival_plot", "rrelu_modes_plot", "rrelu_slopes_plot",
+    "VARIANT_COLOURS", "leaky_derivative_plot", "leaky_explorer_plot", "leaky_revival_plot", "prelu_slopes_plot",
+    "rrelu_modes_plot", "rrelu_slopes_plot", "variant_comparison_plot",
 ]
 
 NOTEBOOK = "04"
@@ -89,13 +89,13 @@ def _layer_axis(ax: Axes, layers: int) -> None:
 # --- 1. Leaky ReLU's derivative ------------------------------------------------------------------------------------
 
 @styled
-def derivative_check_plot(result: ex.DerivativeCheck) -> Figure:
+def leaky_derivative_plot(result: ex.LeakyDerivativeCheck) -> Figure:
     """Leaky ReLU, its derivative from the engine and from finite differences, and the claim α·e^z.
 
     Left: f and f′ on the whole range. Right: the negative side on a log
     axis, where α and α·e^z can be told apart.
     """
-    _check(result, ex.DerivativeCheck, "leaky_derivative_check")
+    _check(result, ex.LeakyDerivativeCheck, "leaky_derivative_check")
     fig = new_figure(1, 2, figsize=(9.6, 3.7))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.86, wspace=0.25)
     left, right = fig.axes
@@ -139,8 +139,7 @@ def prelu_slopes_plot(result: ex.PReLUTraining) -> Figure:
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.86, wspace=0.22)
     left, right = fig.axes
     steps = np.arange(result.alpha_path.shape[0])
-    for j in range(result.alpha_path.shape[1]):
-        left.plot(steps, result.alpha_path[:, j], color=OKABE_ITO["green"], linewidth=0.9, alpha=0.6)
+    left.plot(steps, result.alpha_path, color=OKABE_ITO["green"], linewidth=0.9, alpha=0.6)
     left.axhline(result.alpha_start, color="black", linestyle="--", linewidth=1.0,
                  label=f"start: α = {result.alpha_start:g}")
     left.axhline(0, color=GREY, linewidth=0.8)
@@ -179,9 +178,12 @@ def rrelu_slopes_plot(result: ex.RReLUSlopes, *, fan: int = 25) -> Figure:
     fig.subplots_adjust(left=0.085, right=0.98, bottom=0.14, top=0.86, wspace=0.22)
     left, right = fig.axes
     x = np.linspace(-3.0, 1.0, 81)
-    for k, s in enumerate(result.samples[:fan]):
-        left.plot(x, np.where(x > 0, x, s * x), color=OKABE_ITO["purple"], linewidth=0.7, alpha=0.5,
-                  label="training: slope 1/a, a ~ U(l, u)" if k == 0 else None)
+    # one Line2D for the whole fan (NaN rows separate the lines): cheaper to draw than one artist per line
+    drawn = result.samples[:fan]
+    fan_x = np.tile(np.append(x, np.nan), drawn.size)
+    fan_y = np.concatenate([np.append(np.where(x > 0, x, s * x), np.nan) for s in drawn])
+    left.plot(fan_x, fan_y, color=OKABE_ITO["purple"], linewidth=0.7, alpha=0.5,
+              label="training: slope 1/a, a ~ U(l, u)")
     left.plot(x, np.where(x > 0, x, result.eval_slope * x), color="black", linewidth=1.8,
               label=f"evaluation: slope 2/(l + u) = {result.eval_slope:.3f}")
     left.axhline(0, color=GREY, linewidth=0.8)
@@ -194,8 +196,9 @@ def rrelu_slopes_plot(result: ex.RReLUSlopes, *, fan: int = 25) -> Figure:
     lo, hi = result.slope_range
     other_lo, other_hi = 1.0 / result.upper, 1.0 / result.lower
     bins = np.linspace(lo, hi, 51)
-    right.hist(result.samples, bins=bins, density=True, color=OKABE_ITO["purple"], alpha=0.45,
-               label=f"engine: 1/a, a ~ U({result.lower:g}, {result.upper:g})")
+    # "stepfilled" and "step" draw one patch per histogram instead of one per bin: much faster to render
+    right.hist(result.samples, bins=bins, density=True, histtype="stepfilled", color=OKABE_ITO["purple"],
+               alpha=0.45, label=f"engine: 1/a, a ~ U({result.lower:g}, {result.upper:g})")
     s = np.linspace(lo, hi, 200)
     right.plot(s, result.density(s), color=OKABE_ITO["purple"], linewidth=1.4, label="density 1/((u − l) s²)")
     right.hist(result.other_samples, bins=bins, density=True, histtype="step", color=OKABE_ITO["orange"],
@@ -224,18 +227,20 @@ def rrelu_modes_plot(result: ex.RReLUModes) -> Figure:
     draws, m = result.train_outputs.shape
     index = np.arange(1, m + 1)
     rng = np.random.default_rng(0)  # jitter only
-    for d in range(draws):
-        left.plot(index + rng.uniform(-0.15, 0.15, m), result.train_outputs[d], "o", color=OKABE_ITO["purple"],
-                  markersize=2.5, alpha=0.5, label=f"training mode ({draws} forwards)" if d == 0 else None)
+    jittered = index + rng.uniform(-0.15, 0.15, size=(draws, m))
+    left.plot(jittered.ravel(), result.train_outputs.ravel(), "o", color=OKABE_ITO["purple"], markersize=2.5,
+              alpha=0.5, label=f"training mode ({draws} forwards)")
     left.plot(index, result.eval_output, "D", color="black", markersize=5, label="evaluation mode")
     left.axhline(0, color=GREY, linewidth=0.8)
     left.set_xticks(index)
     left.set_xlabel("example")
     left.set_ylabel("output logit")
     left.set_title("the same network, the same inputs")
-    left.legend(loc="best", fontsize=8)
+    low, high = float(np.min(result.train_outputs)), float(np.max(result.train_outputs))
+    left.set_ylim(low - 0.5, high + 0.3 * (high - low) + 0.5)  # room for the legend above the points
+    left.legend(loc="upper left", fontsize=8, ncols=2)
 
-    right.hist(result.train_losses, bins=12, color=OKABE_ITO["purple"], alpha=0.5,
+    right.hist(result.train_losses, bins=12, histtype="stepfilled", color=OKABE_ITO["purple"], alpha=0.5,
                label=f"training mode, {draws} forwards")
     right.axvline(result.eval_loss, color="black", linewidth=1.8, label=f"evaluation mode: {result.eval_loss:.4f}")
     right.set_xlabel("loss on the whole data set")
@@ -249,13 +254,13 @@ def rrelu_modes_plot(result: ex.RReLUModes) -> Figure:
 # --- 4. reviving the dead network ----------------------------------------------------------------------------------
 
 @styled
-def revival_plot(result: ex.Revival) -> Figure:
+def leaky_revival_plot(result: ex.LeakyRevival) -> Figure:
     """Notebook 03's dead network with ReLU and with Leaky ReLU: loss, hidden-layer gradient, units back alive."""
-    _check(result, ex.Revival, "revive_dead_network")
+    _check(result, ex.LeakyRevival, "revive_dead_network")
     fig = new_figure(1, 3, figsize=(11.0, 3.8))
     fig.subplots_adjust(left=0.06, right=0.985, bottom=0.27, top=0.88, wspace=0.3)
     loss_ax, grad_ax, alive_ax = fig.axes
-    steps = np.arange(result.loss.shape[1])
+    steps = result.record_steps
     for k, label in enumerate(result.labels):
         style = _variant_style(label)
         loss_ax.plot(steps, result.loss[k], label=label, **style)
@@ -319,7 +324,7 @@ def _layer_panel(ax: Axes, labels: Sequence[str], values: np.ndarray) -> None:
 
 
 @styled
-def comparison_plot(result: ex.VariantComparison) -> Figure:
+def variant_comparison_plot(result: ex.VariantComparison) -> Figure:
     """Variants from the same bad start: loss curves, and dead fraction and mean output per layer at the end.
 
     Lines are medians over the seeds, bands span the smallest to the largest
@@ -352,12 +357,12 @@ def comparison_plot(result: ex.VariantComparison) -> Figure:
 # --- 6. the widget ------------------------------------------------------------------------------------------------
 
 @styled
-def exploration_plot(result: ex.Exploration) -> Figure:
+def leaky_explorer_plot(result: ex.LeakyExploration) -> Figure:
     """The widget's figure: the activation and its derivative; loss and dead fraction against ReLU.
 
     Drawn with fixed margins and few elements, since the widget redraws it after every run.
     """
-    _check(result, ex.Exploration, "explore_variant")
+    _check(result, ex.LeakyExploration, "explore_variant")
     fig = new_figure(1, 3, figsize=(11.0, 3.9))
     fig.subplots_adjust(left=0.055, right=0.985, bottom=0.27, top=0.87, wspace=0.3)
     fn_ax, loss_ax, dead_ax = fig.axes

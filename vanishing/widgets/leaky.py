@@ -7,8 +7,8 @@ from typing import Any
 import ipywidgets
 
 from .. import _validate as check
-from ..experiments.leaky import Exploration, explore_variant
-from ..plots.leaky import exploration_plot
+from ..experiments.leaky import LeakyExploration, explore_variant
+from ..plots.leaky import leaky_explorer_plot
 from ._app import App
 
 __all__ = ["leaky_explorer"]
@@ -31,7 +31,7 @@ PRESETS = {
 """Scenarios for a live demo: ``leaky_explorer(preset="PReLU from α = 0.25")``."""
 
 
-def _explore(variant: str, alpha: float, depth: int, bias: float, seed: int) -> Exploration:
+def _explore(variant: str, alpha: float, depth: int, bias: float, seed: int) -> LeakyExploration:
     check.non_negative("seed", seed, integer=True)
     seeds = tuple(range(seed, seed + SEEDS_PER_RUN))
     return explore_variant(variant, alpha, depth=depth, bias=bias, seeds=seeds)
@@ -48,7 +48,7 @@ def leaky_explorer(**initial_values: Any) -> App:
     values start units dead), ``seed`` (the first of three seeds). Each run
     trains the variant and ReLU from the same weights for 80 SGD steps on two
     moons (:func:`vanishing.experiments.explore_variant`) and draws
-    :func:`vanishing.plots.exploration_plot`.
+    :func:`vanishing.plots.leaky_explorer_plot`.
 
     Example: ``leaky_explorer(variant="prelu", depth=8)``.
     """
@@ -61,7 +61,7 @@ def leaky_explorer(**initial_values: Any) -> App:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(
-        controls, _explore, exploration_plot, name="leaky_explorer",
+        controls, _explore, leaky_explorer_plot, name="leaky_explorer",
         title="<b>A leaky variant against ReLU, from a bad start:</b> every hidden bias starts at <i>starting "
               "bias</i>. Press <i>Run</i> to train both from the same weights (3 seeds, 80 steps). <i>slope α</i> "
               "is Leaky ReLU's slope and PReLU's starting slope; RReLU draws 1/a with a ~ U(3, 8).",

@@ -135,7 +135,9 @@ class Adam(Optimizer):
     :math:`w \leftarrow w - \eta\,\hat m/(\sqrt{\hat v} + \epsilon)`.
 
     Without the bias correction (``bias_correction=False``) the first steps
-    are too small, because m and v start at 0: after one step m = (1 − β1) g.
+    are off, because m and v start at 0: for a constant gradient the step is
+    η (1 − β1^t)/√(1 − β2^t) instead of η, too large with the usual
+    β1 = 0.9, β2 = 0.999 (3.2 η at t = 1), too small when β2 = β1.
     """
 
     name = "adam"

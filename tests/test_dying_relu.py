@@ -244,3 +244,82 @@ def test_batchnorm_dead_train_mode_alive_eval_mode_dead_at_first():
     result = dying_relu.batchnorm_dead((0.5,), steps=30)
     assert np.all(result.dead_train[0] == 0.0)
     assert result.dead_eval[0, 0] == 1.0 and result.dead_eval[0, -1] == 0.0
+
+
+# --- self-checks ---------------------------------------------------------------------------------------------------
+
+def _correct_dead_fraction(out):
+    return float(1.0 - np.any(out != 0, axis=0).mean())
+
+
+@pytest.mark.parametrize(("fn", "passed", "shown"), [
+    (None, None, "not attempted"),
+    (lambda out: None, None, "not attempted"),
+    (_correct_dead_fraction, True, "all 8"),
+    (lambda out: float((out == 0).mean()), False, "shape (2, 3)"),                  # per entry, not per unit
+    (lambda out: float((out.max(axis=0) < 1e-12).mean()), False, "4.941e-324"),     # a threshold misses subnormals
+    (lambda out: float(1 - np.any(out != 0, axis=1).mean()), False, "shape (2, 2)"),  # the wrong axis
+])
+def test_check_dead_fraction_verdicts(fn, passed, shown):
+    result = vn.checks.check_dead_fraction(fn)
+    assert result.passed is passed
+    assert shown in result.message
+
+
+def test_check_dying_lr_verdicts():
+    assert vn.checks.check_dying_lr(None).passed is None
+    assert vn.checks.check_dying_lr("fast").passed is False
+    assert vn.checks.check_dying_lr(-1.0).passed is False
+    low = vn.checks.check_dying_lr(0.1)
+    assert low.passed is False and "no more than half" in low.message
+    lr = 1.0
+    while dying_relu.dead_after_training(lr) <= 0.5:
+        lr *= 1.25
+    assert vn.checks.check_dying_lr(lr).passed is True
+    high = vn.checks.check_dying_lr(20.0)
+    assert high.passed is False and "already at the smaller" in high.message
+
+
+def test_check_revival_predictions_verdicts():
+    names = list(dying_relu.REVIVAL_QUESTIONS)
+    assert vn.checks.check_revival_predictions(None).passed is None
+    assert vn.checks.check_revival_predictions(dict.fromkeys(names)).passed is None
+    right = dict(zip(names, [True, True, False, False], strict=True))
+    assert vn.checks.check_revival_predictions(right).passed is True
+    wrong = {**right, "SGD + momentum 0.9 + L2 decay 0.01": False}
+    result = vn.checks.check_revival_predictions(wrong)
+    assert result.passed is False and "step 49" in result.message
+    assert vn.checks.check_revival_predictions({**right, "no such": True}).passed is False
+    assert vn.checks.check_revival_predictions({**right, names[0]: "yes"}).passed is False
+
+
+def test_revival_questions_measured_answers():
+    runs = {name: dying_relu.revival_run(name) for name in dying_relu.REVIVAL_QUESTIONS}
+    assert [run.revived for run in runs.values()] == [True, True, False, False]
+
+
+# --- figures -------------------------------------------------------------------------------------------------------
+
+def test_every_plot_draws_a_figure_and_rejects_the_wrong_result():
+    from matplotlib.figure import Figure
+
+    from vanishing.plots import dying_relu as plots
+
+    table = dying_relu.revival_table(["SGD", "Adam + L2 decay 0.01"], steps=20)
+    figures = [
+        plots.frozen_plot(dying_relu.frozen_training(steps=20)),
+        plots.dead_revival_plot(table),
+        plots.shrink_plot({"a": dying_relu.shrink_factors(0.5, 0.01, 0.9, 60)}),
+        plots.dead_units_plot(dying_relu.dead_units_sweep((0, 16), steps=10)),
+        plots.dead_layer_plot({"dead": dying_relu.dead_layer(steps=5)}),
+        plots.dying_grid_plot(dying_relu.dying_grid((0.1,), (0.0,), steps=10)),
+        plots.born_dead_plot(dying_relu.born_dead_probability((2,), max_depth=5, trials=20,
+                                                              rng=np.random.default_rng(0))),
+        plots.batchnorm_plot(dying_relu.batchnorm_dead((0.5,), steps=5)),
+        plots.dying_dashboard(dying_relu.dying_run(steps=10)),
+    ]
+    assert all(isinstance(fig, Figure) for fig in figures)
+    with pytest.raises(TypeError, match="frozen_training"):
+        plots.frozen_plot(table)
+    with pytest.raises(TypeError, match="revival_table"):
+        plots.dead_revival_plot({})

@@ -51,11 +51,12 @@ from ..optim import SGD, Adam, RMSProp
 from ..train import Callback, DivergenceError, TrainState, accuracy, fit
 
 __all__ = [
-    "OPTIMIZER_CHOICES", "REVIVAL_SCENARIOS", "BatchNormDead", "BornDead", "DeadLayer", "DeadSetup", "DeadUnitsSweep",
-    "DyingRun", "FrozenRun", "MomentumDeaths", "RevivalRun", "UnderflowRevival", "batchnorm_dead", "best_constant",
-    "born_dead_probability", "dead_after_training", "dead_layer", "dead_network", "dead_setup", "dead_units_sweep",
-    "dying_grid", "dying_run", "flat_neighbourhood", "frozen_training", "kill_units", "momentum_deaths",
-    "pre_activations", "revival_run", "revival_table", "shrink_factors", "sign_flip_step", "underflow_revival",
+    "OPTIMIZER_CHOICES", "REVIVAL_QUESTIONS", "REVIVAL_SCENARIOS", "BatchNormDead", "BornDead", "DeadLayer",
+    "DeadSetup", "DeadUnitsSweep", "DyingRun", "FrozenRun", "MomentumDeaths", "RevivalRun", "UnderflowRevival",
+    "batchnorm_dead", "best_constant", "born_dead_probability", "dead_after_training", "dead_layer", "dead_network",
+    "dead_setup", "dead_units_sweep", "dying_grid", "dying_run", "flat_neighbourhood", "frozen_training",
+    "kill_units", "momentum_deaths", "pre_activations", "revival_run", "revival_table", "shrink_factors",
+    "sign_flip_step", "underflow_revival",
 ]
 
 NOTEBOOK = "03"
@@ -209,41 +210,37 @@ class _ReluWatch(Callback):
 
     In full-batch training the training forward *is* a forward on the whole
     data set, so it shows which units are alive on every example at no extra
-    cost: ``alive`` (steps, units), ``z_max`` (steps, units): the largest input
-    of each ReLU unit over the data. Also the loss, the norm of every
-    parameter after each update (``norms``, name -> (steps + 1,)) and the
-    largest |gradient| of every parameter over the run (``max_grad``).
+    cost: ``alive`` (steps, units), ``z_max`` (steps,): the largest ReLU input
+    over the data and units. With ``grads=True`` also the largest |gradient|
+    of every parameter over the run (``max_grad``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, grads: bool = False) -> None:
         self.alive: list[np.ndarray] = []
-        self.z_max: list[np.ndarray] = []
+        self.z_max: list[float] = []
         self.max_grad: dict[str, float] = {}
-        self.norms: dict[str, list[float]] = {}
+        self._grads = grads
         self._remove: Any = None
         self._relus: list[int] = []
+        self._rows: dict[int, tuple[np.ndarray, float]] = {}
 
     def on_train_begin(self, state: TrainState) -> None:
         model = state.model
         self._relus = [i for i, layer in enumerate(model) if isinstance(layer, ReLU)]
         self.max_grad = dict.fromkeys(model.params, 0.0)
-        self.norms = {name: [float(np.linalg.norm(p))] for name, p in model.params.items()}
         self._remove = model.add_forward_hook(self._hook)
-        self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _hook(self, index: int, layer: Layer, x: np.ndarray, out: np.ndarray) -> None:
         if index in self._relus:
-            self._rows[index] = (np.any(out != 0, axis=0), x.max(axis=0))
+            self._rows[index] = (out.any(axis=0), float(x.max()))
 
     def on_after_backward(self, state: TrainState) -> None:
-        self.alive.append(np.concatenate([self._rows[i][0] for i in self._relus]))
-        self.z_max.append(np.concatenate([self._rows[i][1] for i in self._relus]))
-        for name, g in state.model.grads.items():
-            self.max_grad[name] = max(self.max_grad[name], float(np.abs(g).max()))
-
-    def on_step_end(self, state: TrainState) -> None:
-        for name, p in state.model.params.items():
-            self.norms[name].append(float(np.linalg.norm(p)))
+        rows = [self._rows[i] for i in self._relus]
+        self.alive.append(rows[0][0] if len(rows) == 1 else np.concatenate([r[0] for r in rows]))
+        self.z_max.append(max(r[1] for r in rows))
+        if self._grads:
+            for name, g in state.model.grads.items():
+                self.max_grad[name] = max(self.max_grad[name], float(np.abs(g).max()))
 
     def on_train_end(self, state: TrainState) -> None:
         if self._remove is not None:
@@ -337,7 +334,7 @@ def frozen_training(task: str = "binary", *, steps: int = 500, lr: float = 0.5, 
     check.positive("lr", lr)
     setup = dead_setup(task, seed=seed)
     before = _snapshot(setup.model)
-    watch = _ReluWatch()
+    watch = _ReluWatch(grads=True)
     bias_track = _OutputBias()
     optimizer = SGD(setup.model, lr=lr, momentum=momentum)
     losses = _full_batch(setup.model, setup.loss, optimizer, setup.X, setup.y, steps, [watch, bias_track])
@@ -410,6 +407,14 @@ REVIVAL_SCENARIOS: dict[str, dict[str, Any]] = {
 """Name -> settings of :func:`revival_run`: optimizer, lr, and any of momentum, weight_decay,
 decoupled_weight_decay, batchnorm."""
 
+REVIVAL_QUESTIONS: dict[str, dict[str, Any]] = {
+    "RMSProp + L2 decay 0.01": {"optimizer": "rmsprop", "lr": 0.02, "weight_decay": 0.01},
+    "SGD + momentum 0.9 + L2 decay 0.01": {"optimizer": "sgd", "lr": 0.5, "momentum": 0.9, "weight_decay": 0.01},
+    "SGD + momentum 0.9 + L2 decay 0.001": {"optimizer": "sgd", "lr": 0.5, "momentum": 0.9, "weight_decay": 0.001},
+    "AdamW (decoupled decay 0.1)": {"optimizer": "adam", "lr": 0.03, "decoupled_weight_decay": 0.1},
+}
+"""Scenarios of the notebook's prediction exercise (settings of :func:`revival_run`, 150 steps)."""
+
 
 @dataclass(frozen=True)
 class RevivalRun:
@@ -427,8 +432,6 @@ class RevivalRun:
     z_max
         The largest ReLU input over all data and units at every step, shape
         (steps,): negative while every unit is dead.
-    hidden_norm
-        :math:`\|(W_1, b_1)\|` before training and after every step, shape (steps + 1,).
     first_alive
         The first step at which some hidden unit outputs a non-zero value on some example (None: never).
     hidden_unchanged
@@ -442,7 +445,6 @@ class RevivalRun:
     loss: np.ndarray
     dead: np.ndarray
     z_max: np.ndarray
-    hidden_norm: np.ndarray
     first_alive: int | None
     hidden_unchanged: bool
     constant_loss: float
@@ -464,11 +466,11 @@ def _make_optimizer(model: Sequential, optimizer: str, lr: float, momentum: floa
     return (Adam if optimizer == "adam" else RMSProp)(model, lr=lr, **decay)
 
 
-def revival_run(name: str = "SGD", *, steps: int = 300, seed: int = 0, task: str = "binary",
+def revival_run(name: str = "SGD", *, steps: int = 150, seed: int = 0, task: str = "binary",
                 dtype: Any = np.float64, **settings: Any) -> RevivalRun:
     r"""Train :func:`dead_setup`'s dead network, full batch, and watch for any unit coming back to life.
 
-    ``name`` picks a scenario of :data:`REVIVAL_SCENARIOS`; keyword ``settings``
+    ``name`` picks a scenario of :data:`REVIVAL_SCENARIOS` or :data:`REVIVAL_QUESTIONS`; keyword ``settings``
     override it (``optimizer`` "sgd", "adam" or "rmsprop", ``lr``, ``momentum``,
     ``weight_decay``, ``decoupled_weight_decay``, ``batchnorm``). What each
     update rule does to a dead unit's parameters p (gradient g = 0):
@@ -488,7 +490,7 @@ def revival_run(name: str = "SGD", *, steps: int = 300, seed: int = 0, task: str
     Results are cached: the same arguments return the same (frozen) result object,
     so a self-check and a notebook cell that ask for the same run share it.
     """
-    settings = {**check.lookup("name", name, REVIVAL_SCENARIOS), **settings}
+    settings = {**check.lookup("name", name, {**REVIVAL_SCENARIOS, **REVIVAL_QUESTIONS}), **settings}
     check.positive("steps", steps, integer=True)
     check.non_negative("seed", seed, integer=True)
     check.choice("task", task, TASKS)
@@ -509,11 +511,9 @@ def _revival_run(name: str, steps: int, seed: int, task: str, dtype: str,
     losses = _full_batch(setup.model, setup.loss, optimizer, setup.X, setup.y, steps, [watch])
     alive = np.array(watch.alive)
     ever = np.flatnonzero(alive.any(axis=1))
-    names = [f"0.{k}" for k in hidden]
-    norm = np.sqrt(sum(np.square(watch.norms[k]) for k in names))
     settings["batchnorm"] = batchnorm
     return RevivalRun(name=name, settings=settings, loss=np.array(losses), dead=1.0 - alive.mean(axis=1),
-                      z_max=np.array(watch.z_max).max(axis=1), hidden_norm=norm,
+                      z_max=np.array(watch.z_max),
                       first_alive=int(ever[0]) + 1 if ever.size else None,
                       hidden_unchanged=all(_bitwise_equal(start[k], v) for k, v in hidden.items()),
                       constant_loss=best_constant(task, setup.y)[1])
@@ -556,8 +556,9 @@ def sign_flip_step(lr: float, weight_decay: float, momentum: float = 0.0, steps:
     return int(negative[0]) + 1 if negative.size else None
 
 
-def revival_table(names: Sequence[str] | None = None, *, steps: int = 300, seed: int = 0) -> dict[str, RevivalRun]:
-    """:func:`revival_run` for every scenario of :data:`REVIVAL_SCENARIOS` (or those named), same steps and seed."""
+def revival_table(names: Sequence[str] | None = None, *, steps: int = 150, seed: int = 0) -> dict[str, RevivalRun]:
+    """:func:`revival_run` for every scenario of :data:`REVIVAL_SCENARIOS` (or those named, from it or from
+    :data:`REVIVAL_QUESTIONS`), with the same steps and seed."""
     names = list(REVIVAL_SCENARIOS) if names is None else list(names)
     return {name: revival_run(name, steps=steps, seed=seed) for name in names}
 
@@ -607,9 +608,11 @@ def underflow_revival(dtype: Any = np.float64, *, lr: float = 1.0, weight_decay:
 
     In exact arithmetic :math:`z_t = (1 - \eta\lambda)^t z_0 < 0` forever. In floating point the
     parameters fall into the subnormal range, where a product is rounded to a multiple of the
-    smallest subnormal :math:`s`; there the decay step :math:`\eta\lambda p` rounds to 0 and each
-    parameter stops at a few :math:`s`, all of about the same size: the proportions between W and b
-    are lost, and :math:`xW + b` can come out positive. ``steps`` must cover ``predicted_step``.
+    smallest subnormal :math:`s`. For :math:`\eta\lambda \le 1/2` the decay step :math:`\eta\lambda p`
+    then rounds to 0 and each parameter stops at a few :math:`s`, all of about the same size: the
+    proportions between W and b are lost, and :math:`xW + b` can come out positive. For larger
+    :math:`\eta\lambda` the step rounds up to the whole parameter, which becomes exactly 0 (and
+    :math:`z = 0` is dead). ``steps`` must cover ``predicted_step``.
     """
     check.positive("steps", steps, integer=True)
     setup = dead_setup("binary", seed=seed, dtype=dtype)
@@ -953,6 +956,13 @@ class DyingRun:
         """How many times a unit went from dead at one record to alive at the next."""
         return int(np.sum(~self.alive[:-1] & self.alive[1:]))
 
+    @property
+    def revivals_per_layer(self) -> np.ndarray:
+        """Revivals (dead at one record, alive at the next) in each hidden layer, shape (depth,)."""
+        depth = self.dead_per_layer.shape[1]
+        back = (~self.alive[:-1] & self.alive[1:]).sum(axis=0)
+        return back.reshape(depth, -1).sum(axis=1)
+
 
 @lru_cache(maxsize=4)
 def _moons(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1035,10 +1045,18 @@ def dead_after_training(lr: float, *, seeds: Sequence[int] = (0, 1, 2), **settin
 
     A diverged run counts with the dead fraction it had when it diverged.
     The setting of the notebook's exercise: 3 hidden layers of 16, bias 0,
-    batches of 20, 100 steps.
+    batches of 20, 100 updates. Results are cached (the same arguments give the
+    same number without training again), so a search and its self-check share runs.
     """
+    check.positive("lr", lr)
     settings = {"steps": 100, **settings}
     settings.setdefault("every", settings["steps"])  # only the start and the end are needed
+    return _dead_after_training(float(lr), tuple(int(s) for s in seeds), tuple(sorted(settings.items())))
+
+
+@lru_cache(maxsize=256)
+def _dead_after_training(lr: float, seeds: tuple[int, ...], settings_items: tuple[tuple[str, Any], ...]) -> float:
+    settings = dict(settings_items)
     return float(np.mean([dying_run(lr, seed=seed, **settings).dead_end for seed in seeds]))
 
 

@@ -35,6 +35,16 @@ def _log_y(ax: object) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
 
 
+def _loss_axis(ax: object, values: np.ndarray) -> str:
+    """Log scale for a loss that spans more than a decade, linear otherwise; returns the label suffix."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if finite.size and finite.max() / finite.min() > 10:
+        _log_y(ax)
+        return " (log scale)"
+    return ""
+
+
 def _check(result: object, kind: type, producer: str) -> None:
     if not isinstance(result, kind):
         raise TypeError(f"expected a {kind.__name__} from {producer}, got {type(result).__name__}")
@@ -69,15 +79,18 @@ def frozen_plot(run: ex.FrozenRun) -> Figure:
     left.set_ylabel("loss")
     left.set_title("loss")
     left.legend(loc="upper right")
-    right.plot(np.arange(run.steps + 1), run.output_bias, color=OKABE_ITO["orange"], label="output bias b₂")
+    right.plot(np.arange(run.steps + 1), run.output_bias, color=OKABE_ITO["orange"])
     what = "log-odds of the class prior" if run.task == "binary" else "mean target"
-    right.axhline(run.constant, color="black", linestyle="--", linewidth=1.0, label=f"{what}: {run.constant:.4f}")
+    right.axhline(run.constant, color="black", linestyle="--", linewidth=1.0)
+    span = float(np.ptp(run.output_bias)) or 1.0
+    below = run.constant < run.output_bias[0]
+    right.text(0.98, run.constant + (0.04 if below else -0.04) * span, f"{what}: {run.constant:.4f}",
+               transform=right.get_yaxis_transform(), ha="right", va="bottom" if below else "top", fontsize=9)
     right.set_xscale("symlog", linthresh=1.0)
     right.set_xlim(0, run.steps)
     right.set_xlabel("step (log scale)")
     right.set_ylabel("output bias")
-    right.set_title("the only parameter that moves")
-    right.legend(loc="upper right")
+    right.set_title("the only parameter that moves: output bias b₂")
     names = {"0.W": "hidden W", "0.b": "hidden b", "2.W": "output W", "2.b": "output b"}
     frozen = [names.get(name, name) for name, same in run.unchanged.items() if same]
     optimizer = run.optimizer.replace("sgd", "SGD")
@@ -132,11 +145,11 @@ def dead_revival_plot(table: Mapping[str, ex.RevivalRun]) -> Figure:
     left.set_title("can a unit come back?")
     constant = next(iter(table.values())).constant_loss
     right.axhline(constant, color="black", linestyle="--", linewidth=1.0)
-    right.text(0.98, constant * 0.9, "best constant output", transform=right.get_yaxis_transform(), ha="right",
-               va="top", fontsize=8)
-    _log_y(right)
+    scale = _loss_axis(right, np.concatenate([run.loss for run in table.values()]))
+    right.text(0.98, constant, "best constant output", transform=right.get_yaxis_transform(), ha="right",
+               va="bottom", fontsize=8)
     right.set_xlabel("step")
-    right.set_ylabel("training loss (log scale)")
+    right.set_ylabel(f"training loss{scale}")
     right.set_title("does the network learn again?")
     handles, labels = left.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, 0.01))
@@ -163,7 +176,7 @@ def shrink_plot(factors: Mapping[str, np.ndarray]) -> Figure:
         if negative.size:
             ax.plot(negative[0], a[negative[0]], "o", color=colour(i), markersize=5)
     ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.text(0.98, 0.5, "dot: first a_t < 0, where z_t = a_t · z_0 > 0\nfor every input: every unit alive at once",
+    ax.text(0.98, 0.27, "dot: first a_t < 0, where z_t = a_t · z_0 > 0\nfor every input: every unit alive at once",
             transform=ax.transAxes, ha="right", va="center", fontsize=8, color=GREY)
     ax.set_xlabel("update t")
     ax.set_ylabel("a_t  (p_t = a_t · p_0)")
@@ -189,17 +202,17 @@ def dead_units_plot(sweep: ex.DeadUnitsSweep) -> Figure:
     for i, k in enumerate(sweep.killed):
         left.plot(steps, sweep.loss[i], color=colour(i), label=f"{k} of {sweep.hidden} dead")
     left.axhline(sweep.constant_loss, color="black", linestyle="--", linewidth=1.0, label="best constant")
-    _log_y(left)
+    scale = _loss_axis(left, sweep.loss)
     left.set_xlabel("step")
-    left.set_ylabel("training loss (log scale)")
+    left.set_ylabel(f"training loss{scale}")
     left.set_title(f"killed at the start, then SGD (lr {sweep.lr:g})")
     left.legend(loc="upper right", bbox_to_anchor=(1.0, 0.85), fontsize=8, ncol=2)
     alive = sweep.hidden - np.array(sweep.killed)
     right.plot(alive, sweep.loss[:, -1], "o-", color=OKABE_ITO["blue"], label="final loss")
     right.axhline(sweep.constant_loss, color="black", linestyle="--", linewidth=1.0)
-    _log_y(right)
+    scale = _loss_axis(right, sweep.loss[:, -1])
     right.set_xlabel("units left alive")
-    right.set_ylabel(f"loss after {sweep.steps} steps (log scale)")
+    right.set_ylabel(f"loss after {sweep.steps} steps{scale}")
     right.set_title("the living units route around the dead")
     for x, y, acc in zip(alive, sweep.loss[:, -1], sweep.accuracy, strict=True):
         right.annotate(f"{acc:.0%}", (x, y), textcoords="offset points", xytext=(4, 5), fontsize=8)
@@ -370,16 +383,18 @@ def dying_dashboard(run: ex.DyingRun) -> Figure:
         top_left.plot(run.steps, run.dead_per_layer[:, layer], color=colour(layer + 1), linewidth=1.2,
                       label=f"layer {layer + 1}")
     top_left.plot(run.steps, run.dead, color="black", linewidth=2.0, label="all")
-    top_left.set_ylim(-0.03, 1.03)
+    top_left.set_ylim(-0.03, 1.32)  # the room above 1 holds the legend, clear of the data
+    top_left.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
     top_left.set_xlabel("update")
     top_left.set_ylabel("fraction dead")
     top_left.set_title("dead units (whole training set)")
-    top_left.legend(loc="upper left", fontsize=8, ncol=2)
+    top_left.legend(loc="upper center", fontsize=8, ncol=depth + 1, handlelength=1.2, columnspacing=0.8)
+    scale = ""
     if len(run.loss):
         top_right.plot(np.arange(1, len(run.loss) + 1), run.loss, color=OKABE_ITO["blue"], linewidth=1.0)
-        _log_y(top_right)
+        scale = _loss_axis(top_right, run.loss)
     top_right.set_xlabel("update")
-    top_right.set_ylabel("mini-batch loss (log scale)")
+    top_right.set_ylabel(f"mini-batch loss{scale}")
     acc = "diverged" if run.diverged is not None else f"training accuracy {run.accuracy:.0%}"
     top_right.set_title(f"loss ({acc})")
     width = run.alive.shape[1] // depth if depth else 0

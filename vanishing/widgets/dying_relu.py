@@ -58,7 +58,7 @@ def dying_explorer(**initial_values: Any) -> App:
         "optimizer": ipywidgets.Dropdown(options=OPTIMIZER_LABELS, value="sgd", description="optimizer"),
         "weight_decay": ipywidgets.Dropdown(options=DECAYS, value=0.0, description="L2 decay"),
         "batchnorm": ipywidgets.Checkbox(value=False, description="BatchNorm before ReLU", indent=False),
-        "steps": ipywidgets.IntSlider(value=200, min=50, max=400, step=50, description="updates"),
+        "steps": ipywidgets.IntSlider(value=150, min=50, max=400, step=50, description="updates"),
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     if [value for _, value in OPTIMIZER_LABELS] != list(OPTIMIZER_CHOICES):

@@ -24,6 +24,8 @@ def test_derivative_from_the_output_equals_alpha_exp_z_to_rounding():
     assert forms.z[-1] == -40.0 and forms.from_output[-1] == 0.0 and forms.exact[-1] > 0
     assert forms.rel_error[-1] == 1.0
     assert np.all(np.diff(forms.rel_error[2:]) > 0)  # the relative error grows as z goes down
+    table = ex.elu_derivative_table(forms)
+    assert "NO" not in table and "0 (exactly)" in table  # every difference within eps * e^-z
 
 
 @pytest.mark.parametrize("alpha", [0.5, 2.0])

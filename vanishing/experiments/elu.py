@@ -160,11 +160,24 @@ def elu_derivative_forms(alpha: float = 1.0, z: Sequence[float] = (-0.5, -2.0, -
 
 
 def elu_derivative_table(forms: EluDerivativeForms) -> str:
-    """:func:`elu_derivative_forms` as a text table."""
-    rows = [[f"{z:g}", f"{e:.3e}", f"{o:.3e}", f"{a:.1e}", f"{r:.1e}"]
-            for z, e, o, a, r in zip(forms.z, forms.exact, forms.from_output, forms.abs_error, forms.rel_error,
-                                     strict=True)]
-    header = ["z", "alpha*e^z (exact)", "f(z)+alpha (backward)", "abs. difference", "rel. difference"]
+    r""":func:`elu_derivative_forms` as a text table, printed so that it reads the same on every machine.
+
+    The relative difference of :math:`f(z) + \alpha` from :math:`\alpha e^z` is compared with the bound
+    :math:`\varepsilon e^{-z}` (:math:`\varepsilon` = float64's machine epsilon): one rounding error of
+    :math:`\alpha` divided by :math:`\alpha e^z`. The backward value is shown with only as many digits as
+    that bound leaves trustworthy, so that a last-bit difference between maths libraries cannot change the text.
+    """
+    eps = float(np.finfo(np.float64).eps)
+    rows = []
+    for z, exact, out, rel in zip(forms.z, forms.exact, forms.from_output, forms.rel_error, strict=True):
+        bound = eps * float(np.exp(-z))
+        if out == 0:
+            shown = "0 (exactly)"
+        else:
+            digits = int(max(1, min(4, np.floor(-np.log10(bound)) - 1)))
+            shown = f"{out:.{digits - 1}e}"
+        rows.append([f"{z:g}", f"{exact:.3e}", shown, f"{bound:.1e}", "yes" if rel <= bound else "NO"])
+    header = ["z", "alpha*e^z (exact)", "f(z)+alpha (backward)", "bound eps*e^-z", "relative difference within it"]
     return _table(header, rows)
 
 
@@ -476,16 +489,17 @@ def bias_shift_comparison(activations: Sequence[str] = BIAS_SHIFT_ACTIVATIONS, *
 
 
 def bias_shift_table(comparison: Mapping[str, BiasShiftLayers], layers: Sequence[int] = (1, 5, 10, 20)) -> str:
-    """Per-layer mean, std and mean/std for chosen hidden layers (1-based), one row per activation."""
-    header = ["unit", "init", *[f"layer {k}: mean / sd" for k in layers], "units with mean < 0"]
+    """Per-layer mean (sd) for chosen hidden layers (1-based), mean/sd averaged over all layers, negative-mean units."""
+    header = ["unit", "init", *[f"layer {k}: mean (sd)" for k in layers], "mean/sd, all layers",
+              "units with mean < 0"]
     rows = []
     for name, r in comparison.items():
         cells = []
         for k in layers:
             if not 1 <= k <= r.depth:
                 raise ValueError(f"layers contains {k}; allowed: 1..{r.depth}")
-            cells.append(f"{r.mean[k - 1]:+.2f} / {r.std[k - 1]:.2f}")
-        rows.append([name, r.init, *cells, f"{r.negative_units.mean():.0%}"])
+            cells.append(f"{r.mean[k - 1]:+.2f} ({r.std[k - 1]:.2f})")
+        rows.append([name, r.init, *cells, f"{r.mean_over_std.mean():+.2f}", f"{r.negative_units.mean():.0%}"])
     return _table(header, rows)
 
 
@@ -718,7 +732,7 @@ ZIGZAG_KINDS: dict[str, tuple[str, bool]] = {
 """The inputs of the notebook's toy: label -> (activation producing them, centred or not)."""
 
 
-def zigzag_comparison(kinds: Mapping[str, tuple[str, bool]] | None = None, *, n: int = 64, draws: int = 10,
+def zigzag_comparison(kinds: Mapping[str, tuple[str, bool]] | None = None, *, n: int = 64, draws: int = 6,
                       mode: str = "per_example", steps: int = 300, tol: float = 1e-3, alpha: float = 1.0,
                       seed: int = 0) -> ZigZagComparison:
     """:func:`zigzag_fastest` on ``draws`` fresh data sets of each kind (label -> (activation, centre)).
@@ -1190,7 +1204,8 @@ def training_table(result: ActivationTraining) -> str:
             start = result.layer_mean_start[i] / result.layer_std_start[i]
             end = result.layer_mean_end[i] / result.layer_std_end[i]
         end_text = f"{np.nanmean(end):+.2f}" if np.any(np.isfinite(end)) else "-"
-        rows.append([name, cell(final, ".3f"), cell(result.test_loss[i], ".3f"), cell(result.test_accuracy[i], ".0%"),
+        # two decimals: a trained network's loss is the end of many rounded steps, and the BLAS may differ
+        rows.append([name, cell(final, ".2f"), cell(result.test_loss[i], ".2f"), cell(result.test_accuracy[i], ".0%"),
                      f"{np.nanmean(start):+.2f} -> {end_text}",
                      f"{int(result.diverged[i].sum())} of {len(result.seeds)}"])
     return _table(header, rows)

@@ -216,11 +216,13 @@ def test_adam_first_steps_by_hand():
     np.testing.assert_allclose(opt.state["w"]["v"], [v])
 
 
-def test_adam_without_bias_correction_takes_a_tiny_first_step():
+def test_adam_without_bias_correction_takes_a_too_large_first_step():
     p = point([1.0], [0.2])
     optim.Adam(p, lr=0.01, bias_correction=False).step()
-    # m = 0.02, v = 4e-5: step = 0.01 * 0.02 / 0.006325 = 0.0316 * lr
-    np.testing.assert_allclose(1.0 - p.params["w"], 0.01 * 0.02 / (np.sqrt(4e-5) + 1e-8), rtol=1e-9)
+    # m = 0.02, v = 4e-5: step = 0.01 * 0.02 / 0.006325, about 3.16 lr instead of the corrected lr
+    step = 1.0 - p.params["w"][0]
+    assert step == pytest.approx(0.01 * 0.02 / (np.sqrt(4e-5) + 1e-8), rel=1e-9)
+    assert step == pytest.approx(0.01 * 0.1 / np.sqrt(0.001), rel=1e-6)
 
 
 def test_rmsprop_step_by_hand():

@@ -1,0 +1,261 @@
+"""Notebook 08 (capstone): the gradient-health dashboard, one figure of six panels.
+
+:func:`dashboard` draws a :class:`vanishing.experiments.DashboardRun`, finished
+or still training (the widget redraws it as the run goes on):
+
+* loss (training, every step) and test accuracy (at every probe);
+* the weight-gradient norm of every Dense layer over the steps;
+* the update-to-data ratio ‖ΔW‖/‖W‖ of every Dense layer over the steps;
+* the activation histograms of every hidden activation layer over the steps,
+  as one image (a band per layer, the output range bottom to top);
+* the saturated (sigmoid, tanh) or dead (ReLU) fraction of every layer;
+* the gradient norm per layer at the first step and at the latest record.
+
+Layers are coloured from dark (input side) to light (output side) with the
+colour-blind-safe viridis map; training-time panels share the step axis.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
+from ..experiments.capstone import DashboardRun
+from ._style import GREY, OKABE_ITO, new_figure, power_of_ten, styled
+
+__all__ = ["dashboard"]
+
+NOTEBOOK = "08"
+
+FIGSIZE = (11.0, 6.6)
+_LAYER_MAP = matplotlib.colormaps["viridis"]
+_IMAGE_MAP = matplotlib.colormaps["magma_r"]
+_HEALTHY_UPDATE_RATIO = 1e-3
+_WARNING = OKABE_ITO["vermillion"]
+HISTOGRAM_FLOOR = 1e-3
+"""Shares of a layer's outputs below this get the lightest colour of the histogram image (log scale)."""
+
+
+def _layer_colours(count: int) -> list[tuple[float, ...]]:
+    """Dark (input side) to light (output side); the lightest yellow is left out, it vanishes on white."""
+    return [_LAYER_MAP(0.85 * i / max(count - 1, 1)) for i in range(count)]
+
+
+def _decade_tick(value: float, _position: object = None) -> str:
+    if value <= 0:
+        return ""
+    k = math.log10(value)
+    return power_of_ten(k) if abs(k - round(k)) < 1e-9 else ""
+
+
+def _log_y(ax: Axes) -> None:
+    """A log y axis with decade ticks labelled in unicode (mathtext is slow to lay out)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=5))
+    ax.yaxis.set_major_formatter(FuncFormatter(_decade_tick))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def _scale_y(ax: Axes, values: np.ndarray) -> bool:
+    """Log y axis when the positive finite values span a decade or more, linear otherwise; True if log."""
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.max() >= 10 * finite.min():
+        _log_y(ax)
+        return True
+    return False
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    """Values for a log axis: 0 and non-finite entries become nan (not drawn)."""
+    values = np.array(values, dtype=np.float64)
+    values[~np.isfinite(values) | (values <= 0)] = np.nan
+    return values
+
+
+def _note(ax: Axes, text: str, *, colour: str = GREY) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color=colour, fontsize=9,
+            wrap=True)
+
+
+def _steps_axis(ax: Axes, run: DashboardRun) -> None:
+    ax.set_xlim(0, max(run.settings.steps, 1))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    ax.set_xlabel("step")
+
+
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Running mean over ``window`` steps (shorter at the start), ignoring non-finite entries."""
+    finite = np.isfinite(values)
+    # a diverging loss reaches 1e300: the running sums may overflow, which only hides points that blew up anyway
+    with np.errstate(all="ignore"):
+        total = np.cumsum(np.where(finite, values, 0.0))
+        count = np.cumsum(finite)
+        total[window:] = total[window:] - total[:-window]
+        count[window:] = count[window:] - count[:-window]
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _loss_panel(ax: Axes, run: DashboardRun) -> None:
+    steps = np.arange(1, len(run.loss) + 1)
+    loss = _positive(run.loss)
+    if np.isfinite(loss).any():
+        ax.plot(steps, loss, color=OKABE_ITO["sky"], linewidth=0.6, alpha=0.7)
+        window = max(run.settings.steps // 30, 1)
+        ax.plot(steps, _smooth(loss, window), color=OKABE_ITO["blue"], linewidth=1.6)
+        logarithmic = _scale_y(ax, loss)
+    else:
+        logarithmic = False
+    ax.set_ylabel("training loss" + (" (log scale)" if logarithmic else ""), color=OKABE_ITO["blue"])
+    _steps_axis(ax, run)
+    if run.diverged:
+        ax.axvline(run.steps, color=_WARNING, linewidth=1.2, linestyle=":")
+        ax.text(0.97, 0.93, f"loss or weights not finite\nat step {run.steps}", transform=ax.transAxes,
+                ha="right", va="top", color=_WARNING, fontsize=9)
+    twin = ax.twinx()
+    twin.grid(False)
+    twin.spines["right"].set_visible(True)
+    twin.plot(run.probe_steps, run.test_accuracy, color=OKABE_ITO["orange"], linewidth=1.8)
+    twin.set_ylim(0, 1.02)
+    twin.set_yticks([0, 0.25, 0.5, 0.75, 1])
+    twin.set_ylabel("test accuracy", color=OKABE_ITO["orange"])
+    ax.set_title("training loss and test accuracy")
+
+
+def _per_layer_lines(ax: Axes, run: DashboardRun, values: np.ndarray, *, title: str, ylabel: str) -> None:
+    colours = _layer_colours(len(run.dense_names))
+    if values.size and np.isfinite(_positive(values)).any():
+        for j, c in enumerate(colours):
+            ax.plot(run.grad_steps, _positive(values[:, j]), color=c, linewidth=1.1)
+        _log_y(ax)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    _steps_axis(ax, run)
+
+
+def _gradient_panel(ax: Axes, run: DashboardRun) -> None:
+    g = run.grad_norms
+    _per_layer_lines(ax, run, g, title="gradient norm per layer", ylabel="‖∂L/∂W‖ (log scale)")
+    if g.size and np.all(g[np.isfinite(g)] == 0):
+        _note(ax, "every weight gradient is exactly 0", colour=_WARNING)
+
+
+def _update_panel(ax: Axes, run: DashboardRun) -> None:
+    r = run.update_ratio
+    _per_layer_lines(ax, run, r, title="update-to-data ratio per layer", ylabel="‖ΔW‖ / ‖W‖ per step (log scale)")
+    finite = r[np.isfinite(r)]
+    if finite.size and np.all(finite == 0):
+        _note(ax, "no weight moved: every update is exactly 0", colour=_WARNING)
+    elif np.isfinite(_positive(r)).any():
+        ax.axhline(_HEALTHY_UPDATE_RATIO, color=GREY, linestyle="--", linewidth=1.0)
+        ax.set_xlabel("step  (dashed: 10⁻³, a common rule of thumb)")
+
+
+def _histogram_panel(ax: Axes, run: DashboardRun) -> None:
+    ax.set_title("activation histograms over training")
+    _steps_axis(ax, run)
+    p, a, b = run.histograms.shape
+    if a == 0 or p == 0:
+        _note(ax, "no hidden activation layer")
+        return
+    # bands from the last layer (bottom) to the first (top); within a band, low outputs at the bottom
+    bands = run.histograms[:, ::-1, :].transpose(1, 2, 0).reshape(a * b, p)
+    # each column spans from its probe to the next one
+    edges = np.append(run.probe_steps, run.probe_steps[-1] + max(run.settings.steps // 50, 1))
+    if p == 1:
+        edges = np.array([0.0, max(run.settings.steps / 50, 1.0)])
+    shares = np.ma.masked_less_equal(bands, 0)
+    ax.pcolormesh(edges, np.linspace(0, a, a * b + 1), shares, cmap=_IMAGE_MAP,
+                  norm=LogNorm(vmin=HISTOGRAM_FLOOR, vmax=1.0, clip=True), shading="flat")
+    ax.grid(False)
+    for k in range(1, a):
+        ax.axhline(k, color="white", linewidth=1.2)
+    ax.set_ylim(0, a)
+    every = max(1, math.ceil(a / 10))
+    ticks = [k for k in range(a) if k % every == 0 or k == a - 1]
+    ax.set_yticks([a - k - 0.5 for k in ticks], [str(k + 1) for k in ticks])
+    low, high = run.hist_edges[0, 0], run.hist_edges[0, -1]
+    ax.set_ylabel(f"hidden layer; in a band, output\n{low:.3g} (bottom) to {high:.3g} (top)", fontsize=9)
+    ax.set_xlabel("step  (darker: more outputs in that bin, log scale)")
+
+
+def _health_panel(ax: Axes, run: DashboardRun) -> None:
+    kinds = [k for k in run.health_kinds if k]
+    _steps_axis(ax, run)
+    if not kinds:
+        ax.set_title("saturated and dead units")
+        name = run.settings.activation
+        _note(ax, f"not measured for {name}: saturation is defined\nfor sigmoid and tanh, death for ReLU")
+        ax.set_yticks([])
+        return
+    kind = kinds[0]
+    ax.set_title("saturated units per layer" if kind == "saturated" else "dead units per layer")
+    ax.set_ylabel("fraction of outputs saturated" if kind == "saturated" else "fraction of units dead")
+    colours = _layer_colours(len(run.activation_names))
+    for j, c in enumerate(colours):
+        ax.plot(run.probe_steps, run.health[:, j], color=c, linewidth=1.4)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
+    ax.set_xlabel("step  (saturated: output within 0.01 of an end)" if kind == "saturated"
+                  else "step  (dead: 0 on every probe example)")
+
+
+def _profile_panel(ax: Axes, run: DashboardRun) -> None:
+    ax.set_title("gradient norm by layer")
+    ax.set_xlabel("Dense layer (1 = input side)")
+    ax.set_ylabel("‖∂L/∂W‖ (log scale)")
+    g = run.grad_norms
+    d = len(run.dense_names)
+    layers = np.arange(1, d + 1)
+    ax.set_xlim(0.5, d + 0.5)
+    if not len(g) or not np.isfinite(_positive(g)).any():
+        _note(ax, "no non-zero gradient recorded" if len(g) else "nothing recorded yet",
+              colour=_WARNING if len(g) else GREY)
+        return
+    ax.plot(layers, _positive(g[0]), color=GREY, linestyle="--", marker="o", markersize=4,
+            label=f"step {run.grad_steps[0]}")
+    ax.plot(layers, _positive(g[-1]), color=OKABE_ITO["blue"], marker="o", markersize=4,
+            label=f"step {run.grad_steps[-1]}")
+    _log_y(ax)
+    if d > 12:
+        ax.set_xticks(layers[:: math.ceil(d / 10)])
+    else:
+        ax.set_xticks(layers)
+    ax.legend(loc="best", fontsize=8)
+
+
+@styled
+def dashboard(run: DashboardRun) -> Figure:
+    """The six-panel gradient-health dashboard of one run (finished, stopped, diverged or still training).
+
+    Parameters
+    ----------
+    run
+        A :class:`vanishing.experiments.DashboardRun` (from :func:`vanishing.experiments.train_dashboard`
+        or a trainer's snapshot).
+    """
+    if not isinstance(run, DashboardRun):
+        raise TypeError(f"run must be a DashboardRun from vanishing.experiments.train_dashboard, "
+                        f"got {type(run).__name__}")
+    fig = new_figure(2, 3, figsize=FIGSIZE)
+    fig.subplots_adjust(left=0.065, right=0.985, bottom=0.08, top=0.87, wspace=0.42, hspace=0.42)
+    loss_ax, grad_ax, update_ax, hist_ax, health_ax, profile_ax = fig.axes
+    _loss_panel(loss_ax, run)
+    _gradient_panel(grad_ax, run)
+    _update_panel(update_ax, run)
+    _histogram_panel(hist_ax, run)
+    _health_panel(health_ax, run)
+    _profile_panel(profile_ax, run)
+    fig.suptitle(run.settings.describe(), x=0.01, y=0.985, ha="left", fontsize=10.5)
+    accuracy = "" if math.isnan(run.final_accuracy) else f" · test accuracy {run.final_accuracy:.0%}"
+    colour = _WARNING if run.diverged else ("black" if run.complete else OKABE_ITO["blue"])
+    fig.text(0.01, 0.935, run.status + accuracy, ha="left", va="center", fontsize=10, color=colour,
+             fontweight="bold")
+    fig.text(0.99, 0.935, "layer colours: dark purple = input side … light green = output side", ha="right",
+             va="center", fontsize=9, color=_LAYER_MAP(0.0))
+    return fig

@@ -584,7 +584,7 @@ class UnderflowRevival:
         The largest |gradient| of :math:`W_1` and :math:`b_1` over the steps after ``first_alive``:
         0 when the products that form it underflow too.
     stuck_values
-        The distinct |values| of the hidden parameters at the end, in units of :math:`s`.
+        The distinct |values| of the hidden parameters at the end, in units of :math:`s`, ascending.
     loss_change
         |last loss - loss at first_alive|: what the "revived" units changed.
     """
@@ -598,7 +598,7 @@ class UnderflowRevival:
     alive_output: float
     alive_units: int
     hidden_grad: float
-    stuck_values: np.ndarray
+    stuck_values: tuple[int, ...]
     loss_change: float
 
 
@@ -636,7 +636,7 @@ def underflow_revival(dtype: Any = np.float64, *, lr: float = 1.0, weight_decay:
         dtype=dt.name, lr=lr, weight_decay=weight_decay, steps=steps,
         predicted_step=float((np.log(tiny) - np.log(largest)) / np.log(factor)), first_alive=first,
         alive_output=float(hidden_out.max()), alive_units=int(hidden_out.any(axis=0).sum()),
-        hidden_grad=grads.largest, stuck_values=np.round(values / tiny).astype(np.int64),
+        hidden_grad=grads.largest, stuck_values=tuple(int(v) for v in np.round(values / tiny)),
         loss_change=abs(losses[-1] - losses[first - 1]) if first else 0.0)
 
 
@@ -859,8 +859,8 @@ class DeadLayer:
     loss: np.ndarray
     constant_loss: float
     output_spread: float
-    alive_start: np.ndarray
-    alive_end: np.ndarray
+    alive_start: tuple[int, ...]
+    alive_end: tuple[int, ...]
 
 
 def dead_layer(killed: int | None = None, *, sizes: Sequence[int] = (2, 16, 16, 16, 1), dead: int = 1,
@@ -894,10 +894,10 @@ def dead_layer(killed: int | None = None, *, sizes: Sequence[int] = (2, 16, 16, 
                      alive_start=alive_start, alive_end=_alive_per_layer(model, X))
 
 
-def _alive_per_layer(model: Sequential, X: np.ndarray, *, train_mode: bool = False) -> np.ndarray:
+def _alive_per_layer(model: Sequential, X: np.ndarray, *, train_mode: bool = False) -> tuple[int, ...]:
     """Units alive (non-zero output on some row of X) in each ReLU layer."""
     acts = collect_activations(model, X, train_mode=train_mode)
-    return np.array([int(alive_units(a.out).sum()) for a in acts if isinstance(a.layer, ReLU)])
+    return tuple(int(alive_units(a.out).sum()) for a in acts if isinstance(a.layer, ReLU))
 
 
 # --- 4. how units die in practice -------------------------------------------------------------------------------

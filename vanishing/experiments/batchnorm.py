@@ -58,10 +58,10 @@ from ..train import Callback, DivergenceError, TrainState, evaluate, fit
 from .saturation import digits_split
 
 __all__ = [
-    "BATCHNORM_ACTIVATIONS", "BatchNormRun", "BatchSizeRun", "BatchStatistics",
-    "BackwardProperties", "EvalModeBug", "RandomShift", "ReluPositionRun", "batch_size_gap", "batch_size_table",
-    "batch_statistics_noise", "batch_statistics_table", "batchnorm_backward_properties", "batchnorm_comparison",
-    "batchnorm_gradcheck", "batchnorm_mlp", "batchnorm_table", "covariate_shift_table", "eval_mode_bug",
+    "BATCHNORM_ACTIVATIONS", "BackwardProperties", "BatchNormRun", "BatchSizeRun", "BatchStatistics", "EvalModeBug",
+    "RandomShift", "ReluPositionRun", "batch_size_gap", "batch_size_table", "batch_statistics_noise",
+    "batch_statistics_table", "batchnorm_backward_properties", "batchnorm_comparison", "batchnorm_gradcheck",
+    "batchnorm_mlp", "batchnorm_table", "batchnorm_training", "covariate_shift_table", "eval_mode_bug",
     "eval_mode_table", "relu_batchnorm_positions", "relu_position_table", "train_mode_pass",
 ]
 
@@ -586,7 +586,7 @@ def _inactive(model: Sequential, X: np.ndarray) -> np.ndarray:
 
 def relu_batchnorm_positions(positions: Sequence[str] = BATCHNORM_POSITIONS, *, bias: float = 0.0, lr: float = 0.1,
                              depth: int = 4, width: int = 32, batch_size: int = 32, steps: int = 100,
-                             every: int = 5, probe: int = 256, seed: int = 0) -> dict[str, ReluPositionRun]:
+                             every: int = 10, probe: int = 128, seed: int = 0) -> dict[str, ReluPositionRun]:
     r"""A ReLU MLP on the digits with BatchNorm nowhere, before or after every ReLU; dead units per layer.
 
     Every run starts from the same weights (He uniform) and sees the same
@@ -746,14 +746,17 @@ def batch_statistics_noise(batch_sizes: Sequence[int] = (2, 4, 8, 16, 32, 64, 12
     xhat = np.empty((2, 3, len(sizes)))
     for k, b in enumerate(sizes):
         batch = values[rng.integers(0, len(values), size=(trials, b))]
-        sd_mean.append(batch.mean(axis=1).std())
-        sd_var.append(batch.var(axis=1).std())
+        total, squares = batch.sum(axis=1), np.square(batch).sum(axis=1)
+        batch_mean = total / b
+        sd_mean.append(batch_mean.std())
+        sd_var.append((squares / b - batch_mean ** 2).std())
+        # the example in place of each batch's first member: the batch statistics from running sums
+        rest, rest_squares = total - batch[:, 0], squares - np.square(batch[:, 0])
         for e, example in enumerate(examples):
-            # the example together with b - 1 random others (the first column is replaced)
-            with_example = batch.copy()
-            with_example[:, 0] = values[example]
-            normalised = (values[example] - with_example.mean(axis=1)) / np.sqrt(with_example.var(axis=1) + 1e-5)
-            xhat[e, :, k] = np.quantile(normalised, [0.1, 0.5, 0.9])
+            x0 = values[example]
+            mean_b = (rest + x0) / b
+            var_b = np.maximum((rest_squares + x0 * x0) / b - mean_b ** 2, 0.0)
+            xhat[e, :, k] = np.quantile((x0 - mean_b) / np.sqrt(var_b + 1e-5), [0.1, 0.5, 0.9])
     b = sizes.astype(np.float64)
     theory_var = np.sqrt((b - 1) ** 2 / b ** 3 * m4 - (b - 1) * (b - 3) / b ** 3 * var ** 2)
     return BatchStatistics(batch_sizes=sizes, trials=int(trials), population_mean=mu, population_var=var,

@@ -24,8 +24,16 @@ SMOOTHING = 10
 """Loss curves show the mean of this many consecutive steps (the raw mini-batch loss is noisy)."""
 
 
-def _log_label(value: float, _position: object = None) -> str:
-    """``0.05``, ``2``, ``10⁻⁴``, ``5×10⁻⁶``: a log-axis tick in plain unicode (mathtext is slow to lay out)."""
+def _decade_label(value: float, _position: object = None) -> str:
+    """``10⁻⁴``: a decade tick in plain unicode (mathtext is slow to lay out); other values unlabelled."""
+    if value <= 0:
+        return ""
+    k = np.log10(value)
+    return power_of_ten(k) if abs(k - round(k)) < 1e-9 else ""
+
+
+def _plain_label(value: float, _position: object = None) -> str:
+    """``0.05``, ``2``, ``5×10⁻⁶``: 1-2-5 ticks of a log axis that spans few decades."""
     if value <= 0:
         return ""
     k = int(np.floor(np.log10(value) + 1e-9))
@@ -43,7 +51,7 @@ def _log_y(ax: Axes, values: np.ndarray | None = None, numticks: int = 6) -> Non
     narrow = finite.size > 0 and finite.max() / finite.min() < 10**1.5
     subs = (1.0, 2.0, 5.0) if narrow else (1.0,)
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=numticks if not narrow else 12))
-    ax.yaxis.set_major_formatter(FuncFormatter(_log_label))
+    ax.yaxis.set_major_formatter(FuncFormatter(_plain_label if narrow else _decade_label))
     ax.yaxis.set_minor_locator(NullLocator())
 
 
@@ -54,6 +62,24 @@ def _smoothed(loss: np.ndarray, window: int = SMOOTHING) -> tuple[np.ndarray, np
         return np.arange(1, loss.size + 1), loss
     kernel = np.ones(window) / window
     return np.arange(window, loss.size + 1), np.convolve(loss, kernel, mode="valid")
+
+
+def _loss_limits(ax: Axes, losses: Sequence[np.ndarray]) -> float:
+    """y from 0 to a little above the highest smoothed loss, at most 4 times the highest first-step loss.
+
+    A diverging run's loss climbs by hundreds of decades; the cap keeps the other curves readable.
+    Returns the top of the axis.
+    """
+    tops, starts = [], []
+    for loss in losses:
+        smooth = _smoothed(loss)[1]
+        finite = smooth[np.isfinite(smooth)]
+        if finite.size and np.isfinite(loss[0]):
+            tops.append(float(finite.max()))
+            starts.append(float(loss[0]))
+    top = min(max(tops), 4 * max(starts)) * 1.08 if tops and max(starts) > 0 else 1.0
+    ax.set_ylim(0, top)
+    return top
 
 
 def _as_runs(runs: BatchNormRun | Mapping[str, BatchNormRun], name: str) -> dict[str, BatchNormRun]:
@@ -96,10 +122,6 @@ def batchnorm_flow_plot(runs: BatchNormRun | Mapping[str, BatchNormRun]) -> Figu
             norm_ax.plot(layers, shown, linestyle=style, color=c, marker="o", markersize=3)
         steps, smooth = _smoothed(run.loss)
         loss_ax.plot(steps, smooth, color=c, label=label)
-        if run.diverged:
-            loss_ax.plot(steps[-1:], smooth[-1:], "x", color=c, markersize=8)
-            loss_ax.annotate("diverged", (steps[-1], smooth[-1]), xytext=(4, 4), textcoords="offset points",
-                             color=c, fontsize=8)
     _log_y(norm_ax, np.concatenate([np.concatenate([r.init_norms, r.late_norms]) for r in runs.values()]))
     _layer_ticks(norm_ax, depth)
     norm_ax.set_xlabel("Dense layer (1 = next to the input)")
@@ -112,7 +134,14 @@ def batchnorm_flow_plot(runs: BatchNormRun | Mapping[str, BatchNormRun]) -> Figu
     loss_ax.set_xlabel("training step")
     loss_ax.set_ylabel(f"cross-entropy (mean of {SMOOTHING} steps)")
     loss_ax.set_title("training loss", fontsize=10)
-    loss_ax.set_ylim(bottom=0)
+    top = _loss_limits(loss_ax, [r.loss for r in runs.values()])
+    for i, run in enumerate(runs.values()):
+        if run.diverged:
+            # mark where the run stopped, at the top of the axis if its loss went beyond
+            where = (run.steps, min(float(run.loss[-1]), 0.95 * top) if np.isfinite(run.loss[-1]) else 0.95 * top)
+            loss_ax.plot(*where, "x", color=colour(i), markersize=8)
+            loss_ax.annotate(f"diverged at step {run.steps}", where, xytext=(-4, -12), textcoords="offset points",
+                             ha="right", color=colour(i), fontsize=8)
     loss_ax.legend(fontsize=8, loc="best")
     first = next(iter(runs.values()))
     fig.suptitle(f"{depth} hidden layers × {first.width} units on the digits, SGD lr {first.lr:g}, "
@@ -151,7 +180,7 @@ def relu_position_plot(scenarios: Mapping[str, Mapping[str, ReluPositionRun]]) -
         dead_ax.set_ylim(-0.03, 1.03)
         dead_ax.set_ylabel("dead units\n(all ReLU layers)")
         dead_ax.set_title(f"{title}: dead units", fontsize=10)
-        loss_ax.set_ylim(bottom=0)
+        _loss_limits(loss_ax, [run.loss for run in runs.values()])
         loss_ax.set_ylabel(f"loss (mean of {SMOOTHING} steps)")
         loss_ax.set_title(f"{title}: training loss", fontsize=10)
         if r == rows - 1:
@@ -336,6 +365,6 @@ def covariate_shift_plot(runs: Mapping[str, BatchNormRun], *, layer: int | None 
     loss_ax.set_xlabel("training step")
     loss_ax.set_ylabel(f"cross-entropy (mean of {SMOOTHING} steps)")
     loss_ax.set_title("training loss", fontsize=10)
-    loss_ax.set_ylim(bottom=0)
+    _loss_limits(loss_ax, [run.loss for run in runs.values()])
     loss_ax.legend(fontsize=8, loc="best")
     return fig

@@ -51,7 +51,7 @@ def batchnorm_flow(**initial_values: Any) -> App:
     Controls (all accepted as keyword arguments, as is ``preset``):
     ``activation`` (sigmoid, tanh, relu), ``batchnorm`` (none, before, after),
     ``depth`` (2-15 hidden layers of 32 units), ``batch_size`` (2-128),
-    ``lr`` (SGD learning rate, 0.01-3), ``steps`` (20-200 updates), ``seed``.
+    ``lr`` (SGD learning rate, 0.01-3), ``steps`` (20-150 updates), ``seed``.
     Computes :func:`vanishing.experiments.batchnorm_training` and draws
     :func:`vanishing.plots.batchnorm_flow_plot`.
 
@@ -65,7 +65,7 @@ def batchnorm_flow(**initial_values: Any) -> App:
         "depth": ipywidgets.IntSlider(value=10, min=2, max=15, description="hidden layers"),
         "batch_size": ipywidgets.Dropdown(options=list(BATCH_SIZES), value=32, description="batch size"),
         "lr": ipywidgets.FloatLogSlider(value=0.1, base=10, min=-2, max=0.5, step=0.25, description="learning rate"),
-        "steps": ipywidgets.IntSlider(value=100, min=20, max=200, step=20, description="SGD steps"),
+        "steps": ipywidgets.IntSlider(value=100, min=20, max=150, step=10, description="SGD steps"),
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(

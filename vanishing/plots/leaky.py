@@ -298,6 +298,10 @@ def leaky_revival_plot(result: ex.LeakyRevival) -> Figure:
 
 # --- 5. the comparison ---------------------------------------------------------------------------------------------
 
+LOSS_TOP = 1.0
+"""Upper end of the loss axes: the runs start near ln 2; larger values mean a run is blowing up."""
+
+
 def _spread(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # every seed diverged: the slice stays NaN
@@ -311,7 +315,11 @@ def _loss_panel(ax: Axes, steps: np.ndarray, labels: Sequence[str], loss: np.nda
         _band(ax, steps, median[k], low[k], high[k], label)
     ax.set_xlabel("training step")
     ax.set_ylabel("loss on the whole data set")
-    ax.set_ylim(bottom=0)
+    # a fixed range: every run starts near ln 2 = 0.69; a run that blows up would squash the others flat
+    ax.set_ylim(0, LOSS_TOP)
+    if np.any(high[np.isfinite(high)] > LOSS_TOP):
+        ax.text(0.98, 0.97, f"losses above {LOSS_TOP:g} are cut off", transform=ax.transAxes, ha="right",
+                va="top", fontsize=8, color=GREY)
 
 
 def _layer_panel(ax: Axes, labels: Sequence[str], values: np.ndarray) -> None:

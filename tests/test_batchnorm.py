@@ -335,3 +335,13 @@ def test_widget_controls_reach_the_experiment():
     assert app.result is r and app.stale  # a Run button: nothing recomputed yet
     app.run_button.click()
     assert app.result.batchnorm == "before" and not app.stale
+
+
+def test_check_batchnorm_eval_prediction_names_the_usual_slips():
+    assert checks.check_batchnorm_eval_prediction(None).passed is None
+    assert checks.check_batchnorm_eval_prediction(2.5).passed is True
+    assert "square root" in checks.check_batchnorm_eval_prediction(1.5).message
+    assert "running mean" in checks.check_batchnorm_eval_prediction(3.5).message
+    assert "beta" in checks.check_batchnorm_eval_prediction(2.0).message
+    assert "own statistics" in checks.check_batchnorm_eval_prediction(0.5).message
+    assert checks.check_batchnorm_eval_prediction("2.5?").passed is False

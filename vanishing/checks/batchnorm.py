@@ -10,7 +10,7 @@ import numpy as np
 from ._core import Args, CheckResult, _fmt, _kind, check_function, is_placeholder
 
 NOTEBOOK = "06"
-__all__ = ["check_batchnorm_backward", "check_batchnorm_eval"]
+__all__ = ["check_batchnorm_backward", "check_batchnorm_eval", "check_batchnorm_eval_prediction"]
 
 _BACKWARD_TODO = "define batchnorm_backward(dout, x_hat, inv_std, gamma) above, run it, then run this check again"
 _BACKWARD_HINT = ("with g = dout * gamma: dx = inv_std / N * (N * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0)),"
@@ -158,3 +158,40 @@ def check_batchnorm_eval(fn: Any) -> CheckResult:
         hint="evaluation mode uses the running statistics, never the batch's own: "
              "gamma * (x - running_mean) / sqrt(running_var + eps) + beta, feature by feature",
     )
+
+
+def check_batchnorm_eval_prediction(value: Any) -> CheckResult:
+    r"""Notebook 06: the evaluation-mode output, by hand, of a unit with running mean 1, running variance 4,
+    :math:`\gamma = 2`, :math:`\beta = 0.5`, for the input 3 (:math:`\epsilon` may be ignored).
+
+    Compared with the engine's ``BatchNorm`` in evaluation mode (which includes
+    :math:`\epsilon = 10^{-5}`) to within 0.001. The usual slips get a specific
+    message: dividing by the variance instead of the standard deviation,
+    leaving out the mean or :math:`\beta`, or normalising with the example's
+    own statistics.
+    """
+    name = "batchnorm_eval_prediction"
+    if is_placeholder(value):
+        return CheckResult(None, name, "not attempted yet: set predicted_output to your number and run the cell")
+    expected = float(_eval_reference(np.array([[3.0]]), np.array([1.0]), np.array([4.0]), np.array([2.0]),
+                                     np.array([0.5]))[0, 0])
+    try:
+        got = float(value)
+    except (TypeError, ValueError):
+        return CheckResult(False, name, f"expected a number, got {_kind(value)}")
+    if abs(got - expected) <= 1e-3:
+        return CheckResult(True, name, f"{got:g} is correct: 2 · (3 − 1) / √4 + 0.5 = {expected:.4f} "
+                                       "(the engine, with ε = 1e-5).")
+    slips = {
+        1.5: "you divided by the variance 4; divide by its square root, the standard deviation 2",
+        3.5: "you left out the running mean: subtract it from the input first",
+        2.0: "you left out beta: add it after scaling by gamma",
+        0.5: "with the example's own statistics a single input normalises to 0, leaving only beta; evaluation "
+             "mode uses the running statistics instead",
+    }
+    for wrong, why in slips.items():
+        if abs(got - wrong) <= 1e-3:
+            return CheckResult(False, name, f"{got:g} is not right: {why}.")
+    return CheckResult(False, name, f"{got:g} is not right.",
+                       hint="normalise with the running statistics, (x - running_mean) / sqrt(running_var), then "
+                            "multiply by gamma and add beta")

@@ -14,9 +14,9 @@ THREE = ("sgd", "momentum", "adam")
 
 # --- surfaces -------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", list(O.SURFACES))
+@pytest.mark.parametrize("name", list(O.LOSS_SURFACES))
 def test_surface_gradients_match_finite_differences(name):
-    surface = O.SURFACES[name]
+    surface = O.LOSS_SURFACES[name]
     points = [(-1.3, 0.7), (0.4, -1.1), (1.7, 2.2), (2.0, 1.5)]  # away from the plateau's kink at x = 0
     h = 1e-6
     for x, y in points:
@@ -27,12 +27,12 @@ def test_surface_gradients_match_finite_differences(name):
 
 
 def test_surface_minima_have_zero_gradient_and_the_stated_value():
-    for surface in O.SURFACES.values():
+    for surface in O.LOSS_SURFACES.values():
         if surface.minimum is None:
             continue
         assert surface.value(*surface.minimum) == surface.f_min
         assert surface.gradient(*surface.minimum) == (0.0, 0.0)
-    assert O.SURFACES["saddle"].gradient(0.0, 0.0) == (0.0, 0.0)
+    assert O.LOSS_SURFACES["saddle"].gradient(0.0, 0.0) == (0.0, 0.0)
 
 
 def test_sgd_on_the_quadratic_follows_the_closed_form():
@@ -40,14 +40,14 @@ def test_sgd_on_the_quadratic_follows_the_closed_form():
     run = O.run_trajectory("ill_conditioned", "sgd", lr=lr, steps=steps, start=(-2.8, 1.0))
     t = np.arange(steps + 1)
     np.testing.assert_allclose(run.path[:, 0], -2.8 * (1 - lr) ** t, rtol=1e-12)
-    np.testing.assert_allclose(run.path[:, 1], (1 - lr * O.KAPPA) ** t, rtol=1e-10)
-    np.testing.assert_allclose(run.values, O.SURFACES["ill_conditioned"].value(run.path[:, 0], run.path[:, 1]))
+    np.testing.assert_allclose(run.path[:, 1], (1 - lr * O.VALLEY_KAPPA) ** t, rtol=1e-10)
+    np.testing.assert_allclose(run.values, O.LOSS_SURFACES["ill_conditioned"].value(run.path[:, 0], run.path[:, 1]))
 
 
 def test_trajectory_uses_the_engine_step_for_step():
     """The path is what the engine's Adam gives when stepped by hand on the same gradients."""
     run = O.run_trajectory("rosenbrock", "adam", lr=0.05, steps=20)
-    surface = O.SURFACES["rosenbrock"]
+    surface = O.LOSS_SURFACES["rosenbrock"]
     point = Parameters(np.array(surface.start))
     opt = Adam(point, lr=0.05)
     for t in range(1, 21):
@@ -75,7 +75,7 @@ def test_nesterov_diverges_at_sgds_learning_rate_where_momentum_converges():
 
 
 def test_rosenbrock_defaults_none_reaches_the_minimum_momentum_gets_closest():
-    rosenbrock = O.compare_optimizers("rosenbrock", O.METHODS)
+    rosenbrock = O.compare_optimizers("rosenbrock", O.OPTIMIZER_METHODS)
     distance = {m: r.distance_to_minimum() for m, r in rosenbrock.runs.items()}
     assert all(d > O.ROSENBROCK_TOLERANCE for d in distance.values())
     assert distance["sgd"] > 1 and distance["rmsprop"] > 1
@@ -93,7 +93,7 @@ def test_rosenbrock_exercise_has_solutions_and_plain_sgd_is_not_one():
 # --- the saddle and the plateau -------------------------------------------------------------------------------------
 
 def test_on_the_ridge_every_optimizer_stays_on_it_and_goes_to_the_saddle():
-    for method in O.METHODS:
+    for method in O.OPTIMIZER_METHODS:
         run = O.run_trajectory("saddle", method, steps=150, start=(1.5, 0.0))
         assert np.all(run.path[:, 1] == 0.0), method
         # RMSProp without momentum keeps hovering within about lr (0.05) of the saddle point
@@ -235,7 +235,7 @@ def test_dead_unit_setup_is_alive_before_the_bias_is_lowered():
     setup = O.dead_unit_setup(0)
     W, b = setup.model[0].params["W"], setup.model[0].params["b"]
     assert np.any(setup.X @ W[:, setup.unit] + b[setup.unit] > 0)
-    assert np.all(setup.X @ W[:, setup.unit] + O.DEAD_BIAS < 0)
+    assert np.all(setup.X @ W[:, setup.unit] + O.DEAD_UNIT_BIAS < 0)
 
 
 # --- self-checks ----------------------------------------------------------------------------------------------------
@@ -325,7 +325,8 @@ def test_widget_surface_choice_resets_start_and_learning_rates():
     app = optimizer_paths()
     app.controls["surface"].value = "rosenbrock"
     assert app.result.surface == "rosenbrock" and app.result.start == (-1.2, 1.0)
-    assert app.values["lr"] == O.SURFACES["rosenbrock"].lr and app.result.steps == O.SURFACES["rosenbrock"].steps
+    rosenbrock = O.LOSS_SURFACES["rosenbrock"]
+    assert app.values["lr"] == rosenbrock.lr and app.result.steps == rosenbrock.steps
     app = optimizer_paths(x0=1.0, surface="saddle", noise=0.01)  # the surface first, whatever the order
     assert app.result.start == (1.0, 0.0) and app.result.noise == 0.01
     assert set(app.result.runs) == set(THREE)
@@ -338,3 +339,44 @@ def test_widget_presets_reproduce_the_notebook_cases():
     assert all(np.all(run.path[:, 1] == 0) for run in app.result.runs.values())
     app = optimizer_paths(preset="ravine: Nesterov at SGD's lr diverges")
     assert app.result["nesterov"].left_at > 0 and app.error is None
+
+
+# --- plots ----------------------------------------------------------------------------------------------------------
+
+def test_trajectory_plot_panels_sit_where_the_cached_backdrop_draws_them():
+    from matplotlib.figure import Figure
+
+    from vanishing.plots import optimizers as plots
+
+    comparison = O.compare_optimizers("rosenbrock", THREE, steps=50)
+    fig = plots.trajectory_plot(comparison)
+    assert tuple(fig.get_size_inches()) == plots.TRAJECTORY_FIGSIZE and fig.dpi == 100
+    reference = Figure(figsize=plots.TRAJECTORY_FIGSIZE, dpi=100)
+    reference.subplots(1, 2)
+    reference.subplots_adjust(**plots._TRAJECTORY_LAYOUT)
+    for drawn, expected in zip(fig.axes[:2], reference.axes, strict=True):
+        np.testing.assert_allclose(drawn.get_position().bounds, expected.get_position().bounds)
+    assert fig.axes[0].get_xlim() == O.LOSS_SURFACES["rosenbrock"].window[:2]
+    backdrops = [a for a in fig.artists if isinstance(a, plots._Backdrop)]
+    assert len(backdrops) == 1 and backdrops[0]._pixels.shape == (420, 960, 4)
+
+
+def test_every_plot_function_returns_a_figure():
+    from matplotlib.figure import Figure
+
+    from vanishing.plots import optimizers as plots
+
+    saddle = {"ridge": O.compare_optimizers("saddle", THREE, steps=20),
+              "noise": O.compare_optimizers("saddle", THREE, steps=20, noise=0.01)}
+    X, y = vn.data.two_moons(60, noise=0.1, rng=np.random.default_rng(0))
+    figures = [
+        plots.trajectory_plot(saddle["ridge"]), plots.paths_grid(saddle),
+        plots.step_size_plot(O.step_size_by_gradient_scale(steps=5)),
+        plots.bias_correction_plot(O.bias_correction_steps(steps=20)),
+        plots.decay_plot(O.decay_by_gradient_scale(steps=20)),
+        plots.update_ratio_plot(O.update_ratios_by_layer(X, y, depth=3, width=8, epochs=1, batch_size=30)),
+        plots.dead_unit_plot(O.dead_unit_updates(steps=5, warmup=2)),
+    ]
+    assert all(isinstance(f, Figure) for f in figures)
+    with pytest.raises(TypeError, match="compare_optimizers"):
+        plots.trajectory_plot("not a comparison")

@@ -159,7 +159,7 @@ def check_rosenbrock_settings(settings: Any) -> CheckResult:
     :func:`vanishing.experiments.optimizers.rosenbrock_attempt` from (−1.2, 1)
     and reports the final distance to the minimum.
     """
-    from ..experiments.optimizers import METHODS, ROSENBROCK_BUDGET, ROSENBROCK_TOLERANCE, rosenbrock_attempt
+    from ..experiments.optimizers import OPTIMIZER_METHODS, ROSENBROCK_BUDGET, ROSENBROCK_TOLERANCE, rosenbrock_attempt
 
     name = "rosenbrock_settings"
     example = '{"method": "momentum", "lr": 0.001, "momentum": 0.9}'
@@ -170,8 +170,8 @@ def check_rosenbrock_settings(settings: Any) -> CheckResult:
     options = dict(settings)
     method = options.pop("method", None)
     lr = options.pop("lr", None)
-    if method not in METHODS:
-        return CheckResult(False, name, f"'method' is {method!r}; allowed: {', '.join(map(repr, METHODS))}")
+    if method not in OPTIMIZER_METHODS:
+        return CheckResult(False, name, f"'method' is {method!r}; allowed: {', '.join(map(repr, OPTIMIZER_METHODS))}")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
         return CheckResult(False, name, f"'lr' is {lr!r}; it must be a positive number")
     try:

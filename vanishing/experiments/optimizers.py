@@ -4,7 +4,7 @@ Every experiment runs the engine's optimizers (:mod:`vanishing.optim`) unchanged
 on a bare point (:class:`~vanishing.layers.Parameters`) for the 2-D loss
 surfaces, on :class:`~vanishing.layers.Sequential` networks for the rest.
 
-* :data:`SURFACES`: four 2-D losses with analytic gradients, an ill-conditioned
+* :data:`LOSS_SURFACES`: four 2-D losses with analytic gradients, an ill-conditioned
   quadratic :math:`\tfrac12(x^2 + \kappa y^2)`, the Rosenbrock valley, the saddle
   :math:`x^2 - y^2` and the plateau :math:`c\max(0, x) + \tfrac12 y^2`;
   :func:`run_trajectory` and :func:`compare_optimizers` follow optimizers on them.
@@ -42,13 +42,14 @@ from ..optim import SGD, Adam, Optimizer, RMSProp, make_optimizer
 from ..train import fit
 
 __all__ = [
-    "DEAD_BIAS", "DEAD_UNIT_SETTINGS", "KAPPA", "METHOD_LABELS", "METHODS", "PLATEAU_SLOPE", "ROSENBROCK_BUDGET",
-    "ROSENBROCK_TOLERANCE", "SURFACES", "BiasCorrection", "Comparison", "DeadUnitRun", "DecayComparison",
-    "LayerUpdates", "PlateauProgress", "StepSizes", "Surface", "Trajectory", "adam_reference_step",
-    "bias_correction_steps", "bias_correction_table", "compare_optimizers", "comparison_table", "dead_unit_setup",
-    "dead_unit_table", "dead_unit_updates", "decay_by_gradient_scale", "decay_table", "distance_table", "make_method",
-    "plateau_progress", "plateau_table", "rosenbrock_attempt", "run_trajectory", "saddle_table",
-    "step_size_by_gradient_scale", "step_size_table", "update_ratio_table", "update_ratios_by_layer",
+    "DEAD_UNIT_BIAS", "DEAD_UNIT_SETTINGS", "LOSS_SURFACES", "OPTIMIZER_LABELS", "OPTIMIZER_METHODS", "PLATEAU_SLOPE",
+    "ROSENBROCK_BUDGET", "ROSENBROCK_TOLERANCE", "VALLEY_KAPPA", "BiasCorrection", "DeadUnitRun", "DecayComparison",
+    "LayerUpdates", "LossSurface", "OptimizerComparison", "PlateauProgress", "StepSizes", "SurfacePath",
+    "adam_reference_step", "bias_correction_steps", "bias_correction_table", "compare_optimizers", "dead_unit_setup",
+    "dead_unit_table", "dead_unit_updates", "decay_by_gradient_scale", "decay_table", "make_surface_optimizer",
+    "minimum_distance_table", "optimizer_table", "plateau_progress", "plateau_table", "rosenbrock_attempt",
+    "run_trajectory", "saddle_table", "step_size_by_gradient_scale", "step_size_table", "update_ratio_table",
+    "update_ratios_by_layer",
 ]
 
 NOTEBOOK = "07"
@@ -56,7 +57,7 @@ NOTEBOOK = "07"
 
 # --- the 2-D loss surfaces -------------------------------------------------------------------------------------------
 
-KAPPA = 50.0
+VALLEY_KAPPA = 50.0
 """Condition number of the ill-conditioned quadratic: its curvature along y is 50 times that along x."""
 
 PLATEAU_SLOPE = 1e-3
@@ -64,11 +65,11 @@ PLATEAU_SLOPE = 1e-3
 
 
 def _quadratic(x: Any, y: Any) -> Any:
-    return 0.5 * (x * x + KAPPA * y * y)
+    return 0.5 * (x * x + VALLEY_KAPPA * y * y)
 
 
 def _quadratic_grad(x: float, y: float) -> tuple[float, float]:
-    return x, KAPPA * y
+    return x, VALLEY_KAPPA * y
 
 
 def _rosenbrock(x: Any, y: Any) -> Any:
@@ -98,13 +99,13 @@ def _plateau_grad(x: float, y: float) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class Surface:
+class LossSurface:
     r"""A 2-D loss :math:`f(x, y)` with its analytic gradient, a plotting window and default settings.
 
     Attributes
     ----------
     name, formula
-        The key in :data:`SURFACES` and the formula as plain text (for titles).
+        The key in :data:`LOSS_SURFACES` and the formula as plain text (for titles).
     value
         ``value(x, y)``: f, elementwise on arrays (for contour grids) or on floats.
     gradient
@@ -145,17 +146,17 @@ class Surface:
         return x0 - dx, x1 + dx, y0 - dy, y1 + dy
 
 
-SURFACES: dict[str, Surface] = {
-    "ill_conditioned": Surface(
-        "ill_conditioned", f"½(x² + {KAPPA:g}·y²)", _quadratic, _quadratic_grad, (-3.0, 3.0, -1.5, 1.5),
+LOSS_SURFACES: dict[str, LossSurface] = {
+    "ill_conditioned": LossSurface(
+        "ill_conditioned", f"½(x² + {VALLEY_KAPPA:g}·y²)", _quadratic, _quadratic_grad, (-3.0, 3.0, -1.5, 1.5),
         (-2.8, 1.0), (0.0, 0.0), 0.0, lr=0.036, adaptive_lr=0.1, steps=150),
-    "rosenbrock": Surface(
+    "rosenbrock": LossSurface(
         "rosenbrock", "(1 − x)² + 100·(y − x²)²", _rosenbrock, _rosenbrock_grad, (-2.0, 2.0, -1.0, 3.0),
         (-1.2, 1.0), (1.0, 1.0), 0.0, lr=1e-3, adaptive_lr=0.1, steps=500),
-    "saddle": Surface(
+    "saddle": LossSurface(
         "saddle", "x² − y²", _saddle, _saddle_grad, (-2.0, 2.0, -2.0, 2.0),
         (1.5, 0.0), None, None, lr=0.1, adaptive_lr=0.05, steps=100),
-    "plateau": Surface(
+    "plateau": LossSurface(
         "plateau", f"{PLATEAU_SLOPE:g}·max(0, x) + ½y²", _plateau, _plateau_grad, (-1.0, 2.5, -2.0, 2.0),
         (2.0, 1.5), (0.0, 0.0), 0.0, lr=0.1, adaptive_lr=0.05, steps=150),
 }
@@ -164,18 +165,18 @@ SURFACES: dict[str, Surface] = {
 
 # --- optimizers on a point ------------------------------------------------------------------------------------------
 
-METHODS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
-"""The optimizers followed on the surfaces: engine classes with the settings named in :func:`make_method`."""
+OPTIMIZER_METHODS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
+"""The optimizers followed on the surfaces: engine classes with the settings named in :func:`make_surface_optimizer`."""
 
-METHOD_LABELS = {"sgd": "SGD", "momentum": "momentum", "nesterov": "Nesterov", "rmsprop": "RMSProp", "adam": "Adam"}
+OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "momentum", "nesterov": "Nesterov", "rmsprop": "RMSProp", "adam": "Adam"}
 
 ADAPTIVE = ("rmsprop", "adam")
 
 
-def make_method(method: str, model: Any, *, lr: float, momentum: float = 0.9, beta1: float = 0.9,
+def make_surface_optimizer(method: str, model: Any, *, lr: float, momentum: float = 0.9, beta1: float = 0.9,
                 beta2: float = 0.999, rho: float = 0.9, eps: float = 1e-8, bias_correction: bool = True,
                 weight_decay: float = 0.0, decoupled_weight_decay: float = 0.0) -> Optimizer:
-    """Build the engine optimizer for one of :data:`METHODS` on ``model``.
+    """Build the engine optimizer for one of :data:`OPTIMIZER_METHODS` on ``model``.
 
     ``"sgd"``: :class:`~vanishing.optim.SGD`; ``"momentum"`` and ``"nesterov"``:
     SGD with ``momentum`` (Nesterov's variant for the second); ``"rmsprop"``:
@@ -183,7 +184,7 @@ def make_method(method: str, model: Any, *, lr: float, momentum: float = 0.9, be
     :class:`~vanishing.optim.Adam` with ``beta1``, ``beta2``, ``eps`` and
     ``bias_correction``. Every one takes both kinds of weight decay.
     """
-    check.choice("method", method, METHODS)
+    check.choice("method", method, OPTIMIZER_METHODS)
     decay = {"weight_decay": weight_decay, "decoupled_weight_decay": decoupled_weight_decay}
     if method == "sgd":
         return SGD(model, lr=lr, **decay)
@@ -195,13 +196,13 @@ def make_method(method: str, model: Any, *, lr: float, momentum: float = 0.9, be
 
 
 @dataclass(frozen=True)
-class Trajectory:
+class SurfacePath:
     r"""One optimizer's path on a surface.
 
     Attributes
     ----------
     surface, method, label
-        The surface name, the method (one of :data:`METHODS`) and a label for legends.
+        The surface name, the method (one of :data:`OPTIMIZER_METHODS`) and a label for legends.
     settings
         The optimizer settings used (lr and the method's own).
     path
@@ -212,7 +213,7 @@ class Trajectory:
     steps
         The number of steps asked for.
     left_at
-        The step after which the point was outside :attr:`Surface.box` (the run
+        The step after which the point was outside :attr:`LossSurface.box` (the run
         stopped there), or -1.
     noise
         Standard deviation of the Gaussian noise added to each gradient component.
@@ -235,12 +236,12 @@ class Trajectory:
     @property
     def gap(self) -> np.ndarray:
         """f − f_min at each point (f itself on the saddle, which has no minimum)."""
-        f_min = SURFACES[self.surface].f_min
+        f_min = LOSS_SURFACES[self.surface].f_min
         return self.values - f_min if f_min is not None else self.values
 
     def distance_to_minimum(self) -> float:
         """Euclidean distance from the last point to the surface's minimiser (nan on the saddle)."""
-        minimum = SURFACES[self.surface].minimum
+        minimum = LOSS_SURFACES[self.surface].minimum
         if minimum is None:
             return math.nan
         if self.surface == "plateau":  # every x <= 0 on the line y = 0 is a minimiser
@@ -297,7 +298,7 @@ def _method_settings(method: str, lr: float, momentum: float, beta1: float, beta
 
 
 def _label(method: str, settings: Mapping[str, Any]) -> str:
-    label = METHOD_LABELS[method]
+    label = OPTIMIZER_LABELS[method]
     if method in ("momentum", "nesterov"):
         label += f" μ={settings['momentum']:g}"
     elif method == "adam":
@@ -311,7 +312,7 @@ def run_trajectory(surface: str, method: str, *, start: Sequence[float] | None =
                    lr: float | None = None, momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999,
                    rho: float = 0.9, eps: float = 1e-8, bias_correction: bool = True, noise: float = 0.0,
                    rng: np.random.Generator | None = None, label: str | None = None,
-                   noise_draws: np.ndarray | None = None) -> Trajectory:
+                   noise_draws: np.ndarray | None = None) -> SurfacePath:
     r"""Follow one engine optimizer on a surface.
 
     The point is a :class:`~vanishing.layers.Parameters`; at each step its
@@ -321,9 +322,9 @@ def run_trajectory(surface: str, method: str, *, start: Sequence[float] | None =
     Parameters
     ----------
     surface
-        A name in :data:`SURFACES`.
+        A name in :data:`LOSS_SURFACES`.
     method
-        One of :data:`METHODS` (see :func:`make_method`).
+        One of :data:`OPTIMIZER_METHODS` (see :func:`make_surface_optimizer`).
     start, steps, lr
         Starting point (2,), number of steps (1 to 5000) and learning rate; None
         takes the surface's default (``lr`` for SGD/momentum/Nesterov,
@@ -342,11 +343,11 @@ def run_trajectory(surface: str, method: str, *, start: Sequence[float] | None =
 
     Returns
     -------
-    Trajectory
-        The run stops early if the point leaves :attr:`Surface.box`.
+    SurfacePath
+        The run stops early if the point leaves :attr:`LossSurface.box`.
     """
-    surf = check.lookup("surface", surface, SURFACES)
-    check.choice("method", method, METHODS)
+    surf = check.lookup("surface", surface, LOSS_SURFACES)
+    check.choice("method", method, OPTIMIZER_METHODS)
     point = _check_start(surf.start if start is None else start).copy()
     steps = surf.steps if steps is None else check.number("steps", steps, low=1, high=5000, integer=True)
     if lr is None:
@@ -356,7 +357,7 @@ def run_trajectory(surface: str, method: str, *, start: Sequence[float] | None =
         check.rng("rng", rng)
         noise_draws = rng.standard_normal((steps, 2))
     params = Parameters(point)
-    opt = make_method(method, params, lr=lr, momentum=momentum, beta1=beta1, beta2=beta2, rho=rho, eps=eps,
+    opt = make_surface_optimizer(method, params, lr=lr, momentum=momentum, beta1=beta1, beta2=beta2, rho=rho, eps=eps,
                       bias_correction=bias_correction)
     w, g = params.params["w"], params.grads["w"]
     x_lo, x_hi, y_lo, y_hi = surf.box
@@ -379,26 +380,26 @@ def run_trajectory(surface: str, method: str, *, start: Sequence[float] | None =
     with np.errstate(over="ignore", invalid="ignore"):
         values = surf.value(path[:, 0], path[:, 1])
     settings = _method_settings(method, lr, momentum, beta1, beta2, rho, eps, bias_correction)
-    return Trajectory(surface=surface, method=method, label=label or _label(method, settings), settings=settings,
+    return SurfacePath(surface=surface, method=method, label=label or _label(method, settings), settings=settings,
                       path=path, values=np.asarray(values, dtype=np.float64), steps=int(steps), left_at=left_at,
                       noise=float(noise))
 
 
 @dataclass(frozen=True)
-class Comparison:
+class OptimizerComparison:
     """Several optimizers from the same start on the same surface (:func:`compare_optimizers`).
 
-    ``runs`` maps each method to its :class:`Trajectory`; ``start``, ``steps``
+    ``runs`` maps each method to its :class:`SurfacePath`; ``start``, ``steps``
     and ``noise`` are shared by all.
     """
 
     surface: str
-    runs: dict[str, Trajectory]
+    runs: dict[str, SurfacePath]
     start: tuple[float, float]
     steps: int
     noise: float = 0.0
 
-    def __getitem__(self, method: str) -> Trajectory:
+    def __getitem__(self, method: str) -> SurfacePath:
         return self.runs[method]
 
 
@@ -406,7 +407,7 @@ def compare_optimizers(surface: str, methods: Sequence[str] = ("sgd", "momentum"
                        start: Sequence[float] | None = None, steps: int | None = None, lr: float | None = None,
                        adaptive_lr: float | None = None, momentum: float = 0.9, beta1: float = 0.9,
                        beta2: float = 0.999, noise: float = 0.0, seed: int = 0,
-                       lrs: Mapping[str, float] | None = None) -> Comparison:
+                       lrs: Mapping[str, float] | None = None) -> OptimizerComparison:
     """Run each of ``methods`` on ``surface`` from the same start (:func:`run_trajectory`).
 
     ``lr`` is the learning rate of SGD, momentum and Nesterov, ``adaptive_lr``
@@ -416,12 +417,12 @@ def compare_optimizers(surface: str, methods: Sequence[str] = ("sgd", "momentum"
     overrides either for single methods. With ``noise`` > 0 every method gets
     the same noise draws, from ``default_rng(seed)``.
     """
-    surf = check.lookup("surface", surface, SURFACES)
+    surf = check.lookup("surface", surface, LOSS_SURFACES)
     methods = tuple(methods)
     if not methods:
-        raise ValueError(f"methods is empty; allowed: one or more of {', '.join(map(repr, METHODS))}")
+        raise ValueError(f"methods is empty; allowed: one or more of {', '.join(map(repr, OPTIMIZER_METHODS))}")
     for i, method in enumerate(methods):
-        check.choice(f"methods[{i}]", method, METHODS)
+        check.choice(f"methods[{i}]", method, OPTIMIZER_METHODS)
     point = _check_start(surf.start if start is None else start)
     steps = surf.steps if steps is None else check.number("steps", steps, low=1, high=5000, integer=True)
     check.non_negative("seed", seed, integer=True)
@@ -435,7 +436,7 @@ def compare_optimizers(surface: str, methods: Sequence[str] = ("sgd", "momentum"
         rate = lrs.get(method, adaptive_lr if method in ADAPTIVE else lr)
         runs[method] = run_trajectory(surface, method, start=point, steps=steps, lr=rate, momentum=momentum,
                                       beta1=beta1, beta2=beta2, noise=noise, noise_draws=draws)
-    return Comparison(surface=surface, runs=runs, start=(float(point[0]), float(point[1])), steps=int(steps),
+    return OptimizerComparison(surface=surface, runs=runs, start=(float(point[0]), float(point[1])), steps=int(steps),
                       noise=float(noise))
 
 
@@ -467,7 +468,7 @@ def plateau_progress(noises: Sequence[float] = (0.0, 1e-4, 1e-3, 1e-2), methods:
     """
     noises = check.array("noises", np.asarray(noises, dtype=np.float64), ndim=1)
     check.number("seeds", seeds, low=1, high=1000, integer=True)
-    start = SURFACES["plateau"].start[0]
+    start = LOSS_SURFACES["plateau"].start[0]
     progress, spread = {}, {}
     for method in methods:
         moved = np.empty((len(noises), seeds))
@@ -485,7 +486,7 @@ def plateau_progress(noises: Sequence[float] = (0.0, 1e-4, 1e-3, 1e-2), methods:
 
 def plateau_table(result: PlateauProgress) -> str:
     """Mean distance moved towards the flat region (± standard deviation over seeds), per method and noise."""
-    rows = [[METHOD_LABELS[m], *[f"{p:.3f} ± {s:.3f}" for p, s in zip(result.progress[m], result.spread[m],
+    rows = [[OPTIMIZER_LABELS[m], *[f"{p:.3f} ± {s:.3f}" for p, s in zip(result.progress[m], result.spread[m],
                                                                      strict=True)]]
             for m in result.progress]
     return _table(["noise σ =", *[f"{n:g}" for n in result.noises]], rows)
@@ -498,7 +499,7 @@ ROSENBROCK_TOLERANCE = 0.05
 """The exercise passes when the last point is closer than this to the minimum (1, 1)."""
 
 
-def rosenbrock_attempt(method: str, lr: float, **settings: Any) -> Trajectory:
+def rosenbrock_attempt(method: str, lr: float, **settings: Any) -> SurfacePath:
     """Run ``method`` for :data:`ROSENBROCK_BUDGET` steps on the Rosenbrock valley from (−1.2, 1).
 
     ``settings`` are the method's own (``momentum``, ``beta1``, ``beta2``, ``rho``, ``eps``).
@@ -510,35 +511,35 @@ def rosenbrock_attempt(method: str, lr: float, **settings: Any) -> Trajectory:
     return run_trajectory("rosenbrock", method, steps=ROSENBROCK_BUDGET, lr=lr, **settings)
 
 
-def comparison_table(comparison: Comparison, level: float = 1e-6) -> str:
+def optimizer_table(comparison: OptimizerComparison, level: float = 1e-6) -> str:
     """Per run: f − f_min at the end, the step from which it stays below ``level``, reversals, path length."""
-    surface = SURFACES[comparison.surface]
+    surface = LOSS_SURFACES[comparison.surface]
     straight = float(np.linalg.norm(np.asarray(comparison.start) - np.asarray(surface.minimum or (0.0, 0.0))))
     rows = []
     for run in comparison.runs.values():
         settled = run.settled_step(level)
         end = f"left the window at step {run.left_at}" if run.left_at > 0 else f"{run.gap[-1]:.1e}"
-        rows.append([METHOD_LABELS[run.method], f"{run.settings['lr']:g}", end,
+        rows.append([OPTIMIZER_LABELS[run.method], f"{run.settings['lr']:g}", end,
                      str(settled) if settled >= 0 else f"not in {run.steps}", f"{run.reversal_fraction(20):.0%}",
                      f"{run.path_length / straight:.1f}"])
     return _table(["method", "lr", "f - f_min at the end", f"below {level:g} from step", "reversals (steps 1-20)",
                    "path length / straight line"], rows)
 
 
-def distance_table(comparison: Comparison) -> str:
+def minimum_distance_table(comparison: OptimizerComparison) -> str:
     """Per run: the distance from the last point to the minimum, and f − f_min there."""
     rows = []
     for run in comparison.runs.values():
         if run.left_at > 0:
-            rows.append([METHOD_LABELS[run.method], f"{run.settings['lr']:g}",
+            rows.append([OPTIMIZER_LABELS[run.method], f"{run.settings['lr']:g}",
                          f"left the window at step {run.left_at}", "-"])
         else:
-            rows.append([METHOD_LABELS[run.method], f"{run.settings['lr']:g}", f"{run.distance_to_minimum():.3g}",
+            rows.append([OPTIMIZER_LABELS[run.method], f"{run.settings['lr']:g}", f"{run.distance_to_minimum():.3g}",
                          f"{run.gap[-1]:.2g}"])
     return _table(["method", "lr", f"distance to the minimum after {comparison.steps} steps", "f - f_min"], rows)
 
 
-def saddle_table(comparisons: Mapping[str, Comparison], level: float = -1.0) -> str:
+def saddle_table(comparisons: Mapping[str, OptimizerComparison], level: float = -1.0) -> str:
     """Per scenario and run on the saddle: the step at which f first fell below ``level``, or where the run ended."""
     rows = []
     for scenario, comparison in comparisons.items():
@@ -549,7 +550,7 @@ def saddle_table(comparisons: Mapping[str, Comparison], level: float = -1.0) -> 
             else:
                 x, y = run.final
                 outcome = f"stuck: ended at x = {x:.1e}, y = {y:.1e}, f = {run.values[-1]:.1e}"
-            rows.append([scenario, METHOD_LABELS[run.method], outcome])
+            rows.append([scenario, OPTIMIZER_LABELS[run.method], outcome])
     return _table(["start", "method", f"after at most {next(iter(comparisons.values())).steps} steps"], rows)
 
 
@@ -571,7 +572,7 @@ class StepSizes:
 
 
 def step_size_by_gradient_scale(scales: Sequence[float] = tuple(10.0 ** np.arange(-12, 3)),
-                                methods: Sequence[str] = METHODS, *, steps: int = 50, momentum: float = 0.9,
+                                methods: Sequence[str] = OPTIMIZER_METHODS, *, steps: int = 50, momentum: float = 0.9,
                                 eps: float = 1e-8) -> StepSizes:
     r"""Feed each optimizer the same constant gradient g for ``steps`` steps; record its step per unit lr.
 
@@ -588,7 +589,7 @@ def step_size_by_gradient_scale(scales: Sequence[float] = tuple(10.0 ** np.arang
     first, last = {}, {}
     for method in methods:
         point = Parameters(np.zeros_like(scales))
-        opt = make_method(method, point, lr=1.0, momentum=momentum, eps=eps)
+        opt = make_surface_optimizer(method, point, lr=1.0, momentum=momentum, eps=eps)
         w = point.params["w"]
         point.grads["w"][...] = scales
         before = w.copy()
@@ -604,7 +605,7 @@ def step_size_by_gradient_scale(scales: Sequence[float] = tuple(10.0 ** np.arang
 def step_size_table(result: StepSizes, show: Sequence[float] = (1e-10, 1e-8, 1e-6, 1e-3, 1.0, 100.0)) -> str:
     """Step ``steps`` per unit lr for a few gradient sizes, one row per method."""
     cols = [int(np.argmin(np.abs(np.log10(result.scales) - np.log10(s)))) for s in show]
-    rows = [[METHOD_LABELS[m], *[f"{result.last[m][c]:.3g}" for c in cols]] for m in result.last]
+    rows = [[OPTIMIZER_LABELS[m], *[f"{result.last[m][c]:.3g}" for c in cols]] for m in result.last]
     return _table(["|g| =", *[f"{result.scales[c]:.0e}" for c in cols]], rows)
 
 
@@ -736,7 +737,7 @@ def decay_by_gradient_scale(scales: Sequence[float] = (0.0, 1e-3, 1e-1, 1.0, 10.
     for label, (method, which) in (settings or DECAY_SETTINGS).items():
         decay = {key: weight_decay for key, on in which.items() if on}
         point = Parameters(np.ones_like(scales))
-        opt = make_method(method, point, lr=lr, **decay)
+        opt = make_surface_optimizer(method, point, lr=lr, **decay)
         g = point.grads["w"]
         for t in range(1, steps + 1):
             np.multiply(scales, 1.0 if t % 2 else -1.0, out=g)
@@ -846,7 +847,7 @@ def update_ratio_table(result: LayerUpdates, layers: Sequence[int] = (1, 4, 8, 1
 
 # --- a dead ReLU unit -----------------------------------------------------------------------------------------------
 
-DEAD_BIAS = -3.0
+DEAD_UNIT_BIAS = -3.0
 """The bias that kills the unit: with the moons inputs and its weights, XW + b < 0 for every example."""
 
 DEAD_UNIT_SETTINGS: dict[str, tuple[str, dict[str, Any], bool]] = {
@@ -877,7 +878,7 @@ def dead_unit_setup(seed: int = 0, *, n: int = 200, width: int = 8, unit: int = 
 
     Weights from ``default_rng(seed)``, data from ``default_rng(seed + 1)``.
     Nothing is dead yet: :func:`dead_unit_updates` kills ``unit`` by setting its
-    bias to :data:`DEAD_BIAS`.
+    bias to :data:`DEAD_UNIT_BIAS`.
     """
     check.non_negative("seed", seed, integer=True)
     check.number("unit", unit, low=0, high=width - 1, integer=True)
@@ -948,7 +949,7 @@ def dead_unit_updates(settings: Mapping[str, tuple[str, dict[str, Any], bool]] |
 
     For every setting: build :func:`dead_unit_setup` (same weights each time),
     train ``warmup`` full-batch steps with the unit alive, set its bias to
-    :data:`DEAD_BIAS` (then :math:`XW + b < 0` for every input, checked), and
+    :data:`DEAD_UNIT_BIAS` (then :math:`XW + b < 0` for every input, checked), and
     take ``steps`` more steps, either with the same optimizer (``carried``: its
     velocity or moments remember the steps before) or with a new one. Every
     gradient entry of the unit is then exactly 0 in every step; whatever
@@ -966,9 +967,9 @@ def dead_unit_updates(settings: Mapping[str, tuple[str, dict[str, Any], bool]] |
         opt = make_optimizer(name, model, **options)
         for _ in range(warmup):
             _train_step(model, loss, X, y, opt)
-        b[k] = DEAD_BIAS
+        b[k] = DEAD_UNIT_BIAS
         if np.any(X @ W[:, k] + b[k] > 0):
-            raise RuntimeError(f"bias {DEAD_BIAS} does not kill unit {k}: a more negative DEAD_BIAS is needed")
+            raise RuntimeError(f"bias {DEAD_UNIT_BIAS} does not kill unit {k}: a more negative bias is needed")
         if not carried:
             opt = make_optimizer(name, model, **options)
         history = np.empty((steps + 1, 3))

@@ -11,35 +11,45 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import LogLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from ..experiments import optimizers as ex
-from ._style import GREY, OKABE_ITO, colour, new_figure, styled
+from ._style import GREY, OKABE_ITO, colour, new_figure, power_of_ten, style, styled
 
 __all__ = [
-    "METHOD_COLOURS", "bias_correction_plot", "dead_unit_plot", "decay_plot", "paths_grid", "step_size_plot",
+    "OPTIMIZER_COLOURS", "bias_correction_plot", "dead_unit_plot", "decay_plot", "paths_grid", "step_size_plot",
     "trajectory_plot", "update_ratio_plot",
 ]
 
 NOTEBOOK = "07"
 
-METHOD_COLOURS = {
+OPTIMIZER_COLOURS = {
     "sgd": OKABE_ITO["vermillion"],
     "momentum": OKABE_ITO["blue"],
     "nesterov": OKABE_ITO["sky"],
     "rmsprop": OKABE_ITO["purple"],
     "adam": OKABE_ITO["green"],
 }
-"""One colour per method of :data:`vanishing.experiments.optimizers.METHODS`."""
+"""One colour per method of :data:`vanishing.experiments.optimizers.OPTIMIZER_METHODS`."""
 
 GRID_POINTS = 161
 """Contour grid resolution per axis."""
 
 FLOOR = 1e-16
 """Losses below this (down to exact 0) are drawn at this value on the log axis."""
+
+
+def _decade_label(value: float, _position: object = None) -> str:
+    """``10⁻⁶`` for a tick at 1e-6: plain unicode, which lays out much faster than mathtext."""
+    if value <= 0:
+        return ""
+    exponent = np.log10(value)
+    return power_of_ten(exponent) if abs(exponent - round(exponent)) < 1e-9 else ""
 
 
 def _check(result: object, kind: type, producer: str) -> None:
@@ -50,7 +60,7 @@ def _check(result: object, kind: type, producer: str) -> None:
 @lru_cache(maxsize=16)
 def _grid(name: str, window: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Contour grid of a surface over a window (cached: a widget redraws the same surface many times)."""
-    surface = ex.SURFACES[name]
+    surface = ex.LOSS_SURFACES[name]
     x0, x1, y0, y1 = window
     gx, gy = np.meshgrid(np.linspace(x0, x1, GRID_POINTS), np.linspace(y0, y1, GRID_POINTS))
     return gx, gy, np.asarray(surface.value(gx, gy))
@@ -68,7 +78,7 @@ def _levels(name: str, values: np.ndarray) -> np.ndarray:
     return np.geomspace(0.02, top, 12)
 
 
-def _window(surface: ex.Surface, starts: Sequence[np.ndarray]) -> tuple[float, float, float, float]:
+def _window(surface: ex.LossSurface, starts: Sequence[np.ndarray]) -> tuple[float, float, float, float]:
     """The surface's window, enlarged to include every start point (with a margin)."""
     x0, x1, y0, y1 = surface.window
     for s in starts:
@@ -79,18 +89,33 @@ def _window(surface: ex.Surface, starts: Sequence[np.ndarray]) -> tuple[float, f
     return x0, x1, y0, y1
 
 
-def _run_label(run: ex.Trajectory) -> str:
+def _run_label(run: ex.SurfacePath) -> str:
     """A short legend entry: method, lr, and how the run ended (the legend's title says what the number is)."""
-    label = f"{ex.METHOD_LABELS[run.method]} lr {run.settings['lr']:.2g}"
+    label = f"{ex.OPTIMIZER_LABELS[run.method]} lr {run.settings['lr']:.2g}"
     if run.method == "adam" and not run.settings["bias_correction"]:
         label += " (no bias corr.)"
+    return f"{label}: {_outcome(run)}"
+
+
+def _outcome(run: ex.SurfacePath) -> str:
+    """How the run ended: f (saddle) or f − f_min after the last step, or where it left the window."""
     if run.left_at > 0:
-        return f"{label}: left at step {run.left_at}"
-    value = run.values[-1] if run.surface == "saddle" else run.gap[-1]
-    return f"{label}: {value:.1e}"
+        return f"left at step {run.left_at}"
+    if run.surface == "saddle":
+        return f"{run.values[-1]:.2g}"
+    return f"{run.gap[-1]:.1e}"
 
 
-def _settings_text(comparison: ex.Comparison) -> str:
+def _results_text(comparison: ex.OptimizerComparison) -> str:
+    """One or two lines: each method's learning rate and outcome."""
+    what = "f" if ex.LOSS_SURFACES[comparison.surface].f_min is None else "f − f_min"
+    parts = [f"{ex.OPTIMIZER_LABELS[m]} (lr {run.settings['lr']:.2g}) {_outcome(run)}"
+             for m, run in comparison.runs.items()]
+    lines = [", ".join(parts[i:i + 3]) for i in range(0, len(parts), 3)]
+    return f"after {comparison.steps} steps, {what}: " + "\n".join(lines)
+
+
+def _settings_text(comparison: ex.OptimizerComparison) -> str:
     """The shared settings of the methods shown (μ, β1, β2), for a title."""
     parts = []
     methods = set(comparison.runs)
@@ -105,10 +130,15 @@ def _settings_text(comparison: ex.Comparison) -> str:
     return "; ".join(parts)
 
 
-def _draw_paths(ax: Axes, comparison: ex.Comparison, *, annotate: bool = True) -> list[Line2D]:
-    """Contours of the surface, every run's path, the start and the minimum on ``ax``; returns legend handles."""
-    surface = ex.SURFACES[comparison.surface]
-    window = _window(surface, [np.asarray(comparison.start)])
+TRAJECTORY_FIGSIZE = (9.6, 4.2)
+"""Inches of :func:`trajectory_plot`'s figure."""
+
+_TRAJECTORY_LAYOUT = {"left": 0.07, "right": 0.98, "bottom": 0.25, "top": 0.9, "wspace": 0.22}
+
+
+def _static_panel(ax: Axes, surface: ex.LossSurface, window: tuple[float, float, float, float], *,
+                  annotate: bool = True) -> None:
+    """What a path panel shows before any path: contours, shading, limits, ticks and the x label."""
     gx, gy, gz = _grid(surface.name, window)
     ax.contour(gx, gy, gz, levels=_levels(surface.name, gz), colors=GREY, linewidths=0.6)
     if surface.name == "plateau":
@@ -119,9 +149,99 @@ def _draw_paths(ax: Axes, comparison: ex.Comparison, *, annotate: bool = True) -
                 color=GREY, bbox=box)
         ax.text(0.6, window[2] + 0.1, f"slope {ex.PLATEAU_SLOPE:g} along x", va="bottom", fontsize=8, color=GREY,
                 bbox=box)
+    ax.xaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
+    ax.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
+    ax.set_xlim(window[0], window[1])
+    ax.set_ylim(window[2], window[3])
+    ax.set_xlabel("x")
+
+
+def _loss_range(comparison: ex.OptimizerComparison) -> tuple[float, float]:
+    """Limits of the loss axis, rounded outwards so that they change rarely while a widget's sliders move.
+
+    Log scale (f − f_min, from a multiple of four decades below the smallest
+    value, at least :data:`FLOOR`, to an even power of ten above the largest)
+    where there is a minimum; linear on the saddle (whole multiples of 4).
+    """
+    surface = ex.LOSS_SURFACES[comparison.surface]
+    values = np.concatenate([run.values if surface.f_min is None else np.maximum(run.gap, FLOOR)
+                             for run in comparison.runs.values()])
+    values = values[np.isfinite(values)]
+    if surface.f_min is None:
+        return 4.0 * np.floor(values.min() / 4.0), 4.0 * np.ceil(values.max() / 4.0)
+    low = max(4 * np.floor(np.log10(values.min()) / 4), np.log10(FLOOR))
+    high = 2 * np.ceil(np.log10(values.max()) / 2)
+    return float(10.0 ** low), float(10.0 ** max(high, low + 4))
+
+
+def _loss_axes(ax: Axes, surface: ex.LossSurface, limits: tuple[float, float], steps: int) -> None:
+    """Scale and limits of the loss panel (the same in the background image and in the figure drawn over it)."""
+    if surface.f_min is not None:
+        ax.set_yscale("log")
+    ax.set_ylim(*limits)
+    ax.set_xlim(0, steps)
+
+
+@lru_cache(maxsize=16)
+def _static_background(name: str, window: tuple[float, float, float, float], title: str, steps: int,
+                       limits: tuple[float, float], methods: tuple[str, ...]) -> np.ndarray:
+    """RGBA pixels (100 dpi) of a :func:`trajectory_plot` figure holding everything that does not depend on the runs.
+
+    A widget redraws the same surface again and again; contour lines, ticks,
+    tick labels and axis labels are most of the drawing time. They are drawn
+    once here, in a figure laid out exactly like the real one, and the real
+    figure shows these pixels behind its frameless panels, which hold only the
+    paths, the loss curves, the loss panel's title and a line of results. The
+    legend (a colour per method) is part of the image.
+    """
+    surface = ex.LOSS_SURFACES[name]
+    with style():
+        fig = Figure(figsize=TRAJECTORY_FIGSIZE, dpi=100)
+        FigureCanvasAgg(fig)
+        left, right = fig.subplots(1, 2)
+        fig.subplots_adjust(**_TRAJECTORY_LAYOUT)
+        _static_panel(left, surface, window)
+        left.set_ylabel("y")
+        left.set_title(title, fontsize=10)
+        _loss_axes(right, surface, limits, steps)
+        right.set_xlabel("step")
+        right.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+        if surface.f_min is None:
+            right.set_ylabel("f (the saddle point has f = 0)")
+            right.axhline(0.0, color=GREY, linewidth=0.8)
+        else:
+            right.yaxis.set_major_locator(LogLocator(numticks=7))
+            right.yaxis.set_minor_locator(NullLocator())
+            right.yaxis.set_major_formatter(FuncFormatter(_decade_label))
+            right.set_ylabel("f − f_min (log scale)")
+        handles = [Line2D([], [], color=OPTIMIZER_COLOURS[m], label=ex.OPTIMIZER_LABELS[m]) for m in methods]
+        fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=8.5,
+                   bbox_to_anchor=(0.5, 0.07))
+        fig.canvas.draw()
+    # rows bottom-up, as the renderer's draw_image expects them (see _Backdrop)
+    return np.asarray(fig.canvas.buffer_rgba())[::-1].copy()
+
+
+class _Backdrop(Artist):
+    """Pixels of a whole figure drawn as they are, behind everything (no resampling: the figure is 100 dpi)."""
+
+    def __init__(self, pixels: np.ndarray) -> None:
+        super().__init__()
+        self._pixels = pixels
+        self.set_zorder(-10)
+
+    def draw(self, renderer: object) -> None:
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, 0, 0, self._pixels)
+        gc.restore()
+
+
+def _draw_runs(ax: Axes, comparison: ex.OptimizerComparison) -> list[Line2D]:
+    """Every run's path, the start and the minimum (or the saddle point) on ``ax``; returns legend handles."""
+    surface = ex.LOSS_SURFACES[comparison.surface]
     handles = []
     for method, run in comparison.runs.items():
-        c = METHOD_COLOURS[method]
+        c = OPTIMIZER_COLOURS[method]
         path = run.path
         marker = "o" if len(path) <= 200 else None  # dots show the step lengths; too dense beyond that
         ax.plot(path[:, 0], path[:, 1], color=c, linewidth=1.3, marker=marker, markersize=2.2, alpha=0.9)
@@ -131,57 +251,53 @@ def _draw_paths(ax: Axes, comparison: ex.Comparison, *, annotate: bool = True) -
     ax.plot(*comparison.start, marker="o", color="black", markersize=6, linestyle="none", zorder=5)
     centre = surface.minimum if surface.minimum is not None else (0.0, 0.0)
     ax.plot(*centre, marker="+", color="black", markersize=12, markeredgewidth=2, zorder=5)
-    ax.locator_params(nbins=6)
-    ax.set_xlim(window[0], window[1])
-    ax.set_ylim(window[2], window[3])
-    ax.set_xlabel("x")
     return handles
 
 
 @styled
-def trajectory_plot(comparison: ex.Comparison, *, title: str | None = None) -> Figure:
+def trajectory_plot(comparison: ex.OptimizerComparison, *, title: str | None = None) -> Figure:
     """Left: the paths over contour lines of the loss. Right: f − f_min (or f on the saddle) against the step.
 
     A path that left the window ends with a ×; the start is a black dot and
-    the minimum (the saddle point on the saddle) a black +.
+    the minimum (the saddle point on the saddle) a black +. The loss axis's
+    limits are rounded outwards (:func:`_loss_range`). Under the legend, one
+    line gives each method's learning rate and outcome.
+
+    Everything that does not depend on the runs' numbers (contours, ticks,
+    labels, legend) is drawn once per surface, window, title, number of steps,
+    loss limits and set of methods (:func:`_static_background`) and placed
+    pixel for pixel: save the figure at 100 dpi (the default of
+    :func:`vanishing.plots.to_png`).
     """
-    _check(comparison, ex.Comparison, "compare_optimizers")
-    surface = ex.SURFACES[comparison.surface]
-    fig = new_figure(1, 2, figsize=(9.6, 4.2))
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.25, top=0.9, wspace=0.22)
+    _check(comparison, ex.OptimizerComparison, "compare_optimizers")
+    surface = ex.LOSS_SURFACES[comparison.surface]
+    fig = new_figure(1, 2, figsize=TRAJECTORY_FIGSIZE)
+    fig.subplots_adjust(**_TRAJECTORY_LAYOUT)
     left, right = fig.axes
-    handles = _draw_paths(left, comparison)
-    for method, run in comparison.runs.items():
-        steps = np.arange(len(run.values))
-        values = run.values if surface.f_min is None else np.maximum(run.gap, FLOOR)
-        right.plot(steps, values, color=METHOD_COLOURS[method])
-    left.set_ylabel("y")
+    for old in [a for a in fig.artists if isinstance(a, _Backdrop)]:  # a recycled figure keeps its artists
+        old.remove()
+    window = _window(surface, [np.asarray(comparison.start)])
     noise = f", gradient noise σ = {comparison.noise:g}" if comparison.noise > 0 else ""
-    left.set_title(title or f"f = {surface.formula}{noise}", fontsize=10)
-    if surface.f_min is None:
-        right.set_ylabel("f (the saddle point has f = 0)")
-        right.axhline(0.0, color=GREY, linewidth=0.8)
-    else:
-        right.set_yscale("log")
-        # a few labelled decades and no minor ticks: ticks are most of the drawing time of a widget redraw
-        right.yaxis.set_major_locator(LogLocator(numticks=6))
-        right.yaxis.set_minor_locator(NullLocator())
-        right.set_ylabel("f − f_min (log scale)")
-        bottom = right.get_ylim()[0]
-        right.set_ylim(max(bottom, FLOOR / 3), None)
-    right.set_xlabel("step")
-    right.set_xlim(0, comparison.steps)
+    limits = _loss_range(comparison)
+    fig.add_artist(_Backdrop(_static_background(surface.name, window, title or f"f = {surface.formula}{noise}",
+                                                comparison.steps, limits, tuple(comparison.runs))))
+    for ax in (left, right):
+        ax.set_axis_off()  # frames, ticks and labels are in the backdrop
+    _draw_runs(left, comparison)
+    left.set_xlim(window[0], window[1])
+    left.set_ylim(window[2], window[3])
+    _loss_axes(right, surface, limits, comparison.steps)
+    for method, run in comparison.runs.items():
+        values = run.values if surface.f_min is None else np.maximum(run.gap, FLOOR)
+        right.plot(np.arange(len(values)), values, color=OPTIMIZER_COLOURS[method])
     settings = _settings_text(comparison)
     right.set_title("loss against step" + (f" ({settings})" if settings else ""), fontsize=10)
-    what = "f" if surface.f_min is None else "f − f_min"
-    fig.legend(handles=handles, loc="lower center", ncols=min(len(handles), 3), fontsize=8,
-               bbox_to_anchor=(0.5, 0.0), title=f"{what} after {comparison.steps} steps (or where the run left)",
-               title_fontsize=8)
+    fig.text(0.5, 0.02, _results_text(comparison), ha="center", va="bottom", fontsize=8)
     return fig
 
 
 @styled
-def paths_grid(comparisons: Mapping[str, ex.Comparison]) -> Figure:
+def paths_grid(comparisons: Mapping[str, ex.OptimizerComparison]) -> Figure:
     """One panel of paths per comparison (titled by its key), side by side; legends under each panel.
 
     On the plateau the flat region (x ≤ 0, where the minimum lies) is shaded green.
@@ -189,16 +305,17 @@ def paths_grid(comparisons: Mapping[str, ex.Comparison]) -> Figure:
     if not isinstance(comparisons, Mapping) or not comparisons:
         raise TypeError("comparisons must be a non-empty dict: title -> the result of compare_optimizers()")
     for comparison in comparisons.values():
-        _check(comparison, ex.Comparison, "compare_optimizers")
+        _check(comparison, ex.OptimizerComparison, "compare_optimizers")
     n = len(comparisons)
     width, height = 3.4 * n, 4.0
     fig = new_figure(1, n, figsize=(width, height))
     fig.subplots_adjust(left=0.55 / width, right=1 - 0.1 / width, bottom=1.35 / height, top=1 - 0.35 / height,
                         wspace=0.3)
     for ax, (title, comparison) in zip(fig.axes, comparisons.items(), strict=True):
-        handles = _draw_paths(ax, comparison, annotate=False)
+        surface = ex.LOSS_SURFACES[comparison.surface]
+        _static_panel(ax, surface, _window(surface, [np.asarray(comparison.start)]), annotate=False)
+        handles = _draw_runs(ax, comparison)
         ax.set_title(title, fontsize=9.5)
-        surface = ex.SURFACES[comparison.surface]
         what = "f" if surface.f_min is None else "f − f_min"
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=7.5,
                   title=f"{what} after {comparison.steps} steps", title_fontsize=7.5)
@@ -213,9 +330,15 @@ def step_size_plot(result: ex.StepSizes) -> Figure:
     fig = new_figure(1, 1, figsize=(6.4, 4.0))
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.13, top=0.9)
     ax = fig.axes[0]
+    # Nesterov's steps equal momentum's and RMSProp's nearly equal Adam's: dashed, so both lines show
+    dashed = {"nesterov", "rmsprop"}
     for method, sizes in result.last.items():
-        ax.plot(result.scales, np.maximum(sizes, 1e-30), color=METHOD_COLOURS[method], marker="o", markersize=3.5,
-                label=ex.METHOD_LABELS[method])
+        ax.plot(result.scales, np.maximum(sizes, 1e-30), color=OPTIMIZER_COLOURS[method],
+                marker="s" if method in dashed else "o", markersize=3.5 if method in dashed else 5,
+                linestyle="--" if method in dashed else "-", linewidth=1.4 if method in dashed else 2.2,
+                zorder=3 if method in dashed else 2,
+                label=ex.OPTIMIZER_LABELS[method] + (" (on momentum)" if method == "nesterov" else
+                                                     " (on Adam)" if method == "rmsprop" else ""))
     ax.axvline(result.eps, color=GREY, linestyle=":", linewidth=1.2)
     ax.text(result.eps * 1.5, 1e-11, f"ε = {result.eps:g}", color=GREY, fontsize=8)
     ax.set_xscale("log")
@@ -223,7 +346,7 @@ def step_size_plot(result: ex.StepSizes) -> Figure:
     ax.set_xlabel("size of the gradient |g| (log scale)")
     ax.set_ylabel("step length / learning rate (log scale)")
     ax.set_title(f"the step after {result.steps} steps of the same gradient", fontsize=10)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
     return fig
 
 
@@ -243,7 +366,11 @@ def bias_correction_plot(result: ex.BiasCorrection) -> Figure:
         ax.set_xscale("log")
         ax.set_xlabel("step t (log scale)")
         ax.set_title(f"β₁ = {pair[0]:g}, β₂ = {pair[1]:g}", fontsize=10)
-        ax.legend(loc="best", fontsize=8)
+        if result.uncorrected[pair].max() > 1.5:  # steps too large: room for the legend above the peak
+            ax.set_ylim(0, 1.5 * result.uncorrected[pair].max())
+            ax.legend(loc="upper right", fontsize=8)
+        else:
+            ax.legend(loc="lower right", fontsize=8)
     fig.axes[0].set_ylabel("step length / lr (constant gradient)")
     return fig
 
@@ -260,7 +387,12 @@ def decay_plot(result: ex.DecayComparison) -> Figure:
     x = np.arange(len(result.scales))
     width = 0.8 / n
     for i, label in enumerate(labels):
-        ax.bar(x + (i - (n - 1) / 2) * width, result.final[label], width=width * 0.95, color=colour(i), label=label)
+        centres = x + (i - (n - 1) / 2) * width
+        ax.bar(centres, result.final[label], width=width * 0.95, color=colour(i), label=label)
+        for cx, value in zip(centres, result.final[label], strict=True):
+            if abs(value) < 0.05:  # a bar too short to see: write its height
+                ax.text(cx, 0.02, f"{round(float(value), 2) + 0.0:.2f}", ha="center", va="bottom", fontsize=7,
+                        color=colour(i), rotation=90)
     expected = next(iter(result.expected.values()))
     ax.axhline(expected, color="black", linestyle=":", linewidth=1.2, label=f"(1 − lr·λ)^T = {expected:.3f}")
     ax.axhline(1.0, color=GREY, linewidth=0.8)

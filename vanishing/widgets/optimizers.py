@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets
 
 from .. import _validate as check
-from ..experiments.optimizers import METHODS, SURFACES, Comparison, compare_optimizers
+from ..experiments.optimizers import LOSS_SURFACES, OPTIMIZER_METHODS, OptimizerComparison, compare_optimizers
 from ..plots.optimizers import trajectory_plot
 from ._app import App
 
@@ -17,7 +17,7 @@ NOTEBOOK = "07"
 
 METHOD_SETS = {
     "SGD, momentum, Adam": ("sgd", "momentum", "adam"),
-    "all five": METHODS,
+    "all five": OPTIMIZER_METHODS,
     "SGD, momentum, Nesterov": ("sgd", "momentum", "nesterov"),
     "RMSProp, Adam": ("rmsprop", "adam"),
     "SGD": ("sgd",),
@@ -53,7 +53,7 @@ PRESETS = {
 
 
 def _compute(surface: str, methods: str, lr: float, adaptive_lr: float, momentum: float, beta1: float,
-             beta2: float, x0: float, y0: float, noise: float, steps: int, seed: int) -> Comparison:
+             beta2: float, x0: float, y0: float, noise: float, steps: int, seed: int) -> OptimizerComparison:
     check.non_negative("seed", seed, integer=True)
     return compare_optimizers(surface, check.lookup("methods", methods, METHOD_SETS), start=(x0, y0), steps=steps,
                               lr=lr, adaptive_lr=adaptive_lr, momentum=momentum, beta1=beta1, beta2=beta2,
@@ -76,7 +76,7 @@ def optimizer_paths(**initial_values: Any) -> App:
 
     Example: ``optimizer_paths(surface="saddle", noise=0.01)``.
     """
-    first = SURFACES["ill_conditioned"]
+    first = LOSS_SURFACES["ill_conditioned"]
     controls = {
         "surface": ipywidgets.Dropdown(options=list(SURFACE_CHOICES.items()), value="ill_conditioned",
                                        description="surface"),
@@ -104,7 +104,7 @@ def optimizer_paths(**initial_values: Any) -> App:
 
     def follow_surface(change: dict[str, Any]) -> None:
         # a new surface starts from its own start point, learning rates and length, in one update
-        surface = SURFACES[change["new"]]
+        surface = LOSS_SURFACES[change["new"]]
         app = holder[0] if holder else None
         if app is not None:
             app._holding = True

@@ -35,6 +35,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -1232,15 +1233,34 @@ def elu_explorer_state(activation: str = "elu", *, alpha: float = 1.0, depth: in
     on z ~ N(0, 1), centred if ``centre``; the path shown is per-example
     gradient descent at the fastest learning rate of the grid.
     ``init="default"`` uses :data:`ACTIVATION_INITS`.
+
+    The three parts are cached separately (the arguments fully determine them),
+    so that a widget recomputes only what a changed control affects: ``centre``
+    touches the toy alone, ``depth`` and ``init`` the layer statistics alone.
+    The cached results are shared: do not modify their arrays.
     """
     check.non_negative("seed", seed, integer=True)
-    chosen = None if init == "default" else init
-    layers = bias_shift_layers(activation, depth=depth, width=width, n=n, alpha=alpha, init=chosen,
-                               rng=np.random.default_rng(seed))
+    check.choice("init", init, ("default", *INIT_RULES))
+    alpha = float(check.positive("alpha", alpha))
+    layers = _explorer_layers(activation, alpha if activation == "elu" else 1.0, int(depth), init, int(width),
+                              int(n), int(seed))
     reference = None
-    if activation != "relu" or (chosen or "he") != "he":
-        reference = bias_shift_layers("relu", depth=depth, width=width, n=n, rng=np.random.default_rng(seed))
+    if activation != "relu" or init not in ("default", "he"):
+        reference = _explorer_layers("relu", 1.0, int(depth), "he", int(width), int(n), int(seed))
+    run = _explorer_toy(activation, alpha if activation == "elu" else 1.0, bool(centre), int(toy_examples),
+                        int(seed))
+    return EluExplorerState(layers=layers, reference=reference, zigzag=run, centre=bool(centre))
+
+
+@lru_cache(maxsize=32)
+def _explorer_layers(activation: str, alpha: float, depth: int, init: str, width: int, n: int,
+                     seed: int) -> BiasShiftLayers:
+    return bias_shift_layers(activation, depth=depth, width=width, n=n, alpha=alpha,
+                             init=None if init == "default" else init, rng=np.random.default_rng(seed))
+
+
+@lru_cache(maxsize=32)
+def _explorer_toy(activation: str, alpha: float, centre: bool, toy_examples: int, seed: int) -> ZigZagRun:
     rng = np.random.default_rng(seed)
     X = zigzag_inputs(activation, toy_examples, alpha=alpha, centre=centre, rng=rng)
-    run = zigzag_fastest(X, rng=rng, steps=200)
-    return EluExplorerState(layers=layers, reference=reference, zigzag=run, centre=bool(centre))
+    return zigzag_fastest(X, rng=rng, steps=200)

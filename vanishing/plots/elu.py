@@ -264,11 +264,16 @@ def training_plot(result: ex.ActivationTraining) -> Figure:
 
 @styled
 def elu_explorer_plot(state: ex.EluExplorerState) -> Figure:
-    """The widget's figure: per-layer mean and spread of the chosen activation, and the zig-zag toy on its outputs."""
+    """The widget's figure: per-layer mean and spread of the chosen activation, and the zig-zag toy on its outputs.
+
+    Left: mean (solid) and sd (dotted) of each hidden layer's outputs, the band spanning the 10th to 90th
+    percentile of the units' own means; ReLU with He init in grey. Right: the toy's path over its loss
+    contours (● start, ★ optimum).
+    """
     _check(state, ex.EluExplorerState, "elu_explorer_state()")
-    # few text objects and a modest size: text layout and pixels are most of a redraw's cost
-    fig = new_figure(1, 2, figsize=(8.8, 3.8))
-    fig.subplots_adjust(left=0.075, right=0.985, bottom=0.13, top=0.83, wspace=0.2)
+    # few, short texts and a modest size: laying out and rendering glyphs is most of a redraw's cost
+    fig = new_figure(1, 2, figsize=(8.6, 3.6))
+    fig.subplots_adjust(left=0.07, right=0.985, bottom=0.13, top=0.86, wspace=0.2)
     left, right = fig.axes
     r = state.layers
     layers = np.arange(1, r.depth + 1)
@@ -278,32 +283,33 @@ def elu_explorer_plot(state: ex.EluExplorerState) -> Figure:
         name = f"ELU (α = {r.alpha:g})"
     if state.reference is not None:
         ref = state.reference
-        left.plot(layers, ref.mean, "-", color=GREY, linewidth=1.3, label="ReLU, He init")
+        left.plot(layers, ref.mean, "-", color=GREY, linewidth=1.3, label="ReLU, he")
         left.plot(layers, ref.std, ":", color=GREY, linewidth=1.3)
-    left.fill_between(layers, r.unit_mean_low, r.unit_mean_high, color=c, alpha=0.15, linewidth=0,
-                      label="10–90 % of its units' means")
-    left.plot(layers, r.mean, "-o", color=c, markersize=3, label=f"{name}, {r.init} init")
+    left.fill_between(layers, r.unit_mean_low, r.unit_mean_high, color=c, alpha=0.15, linewidth=0)
+    left.plot(layers, r.mean, "-o", color=c, markersize=3, label=f"{name}, {r.init}")
     left.plot(layers, r.std, ":", color=c, linewidth=1.6)
     left.axhline(0, color="black", linewidth=0.8)
     left.set_xlabel("hidden layer")
     left.set_ylabel("mean (solid), sd (dotted)")
     left.set_xlim(0.5, r.depth + 0.5)
-    left.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    left.yaxis.set_major_locator(MaxNLocator(nbins=6))
+    left.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    left.yaxis.set_major_locator(MaxNLocator(nbins=5))
     stack = [r.std, r.unit_mean_high] + ([state.reference.std] if state.reference is not None else [])
     top = float(np.nanmax(np.concatenate(stack)))
     bottom = float(np.nanmin(np.concatenate([r.unit_mean_low, [0.0]])))
     if np.isfinite(top) and np.isfinite(bottom):
-        left.set_ylim(bottom - 0.05 * (top - bottom) - 0.05, top * 1.35 + 0.05)
-    left.set_title(f"{r.width} units per layer; layer {r.depth}: mean {r.mean[-1]:+.2f}, sd {r.std[-1]:.2f},\n"
-                   f"units with a negative mean {r.negative_units[-1]:.0%}", fontsize=9)
+        left.set_ylim(bottom - 0.05 * (top - bottom) - 0.05, top * 1.3 + 0.05)
+    left.set_title(f"layer {r.depth}: mean {r.mean[-1]:+.2f}, sd {r.std[-1]:.2f}\n"
+                   f"units with a mean below 0: {r.negative_units[-1]:.0%}", fontsize=9)
     left.legend(loc="upper left", fontsize=7.5)
     run = state.zigzag
     _draw_zigzag(right, run, _zigzag_limits([run]), c)
     right.xaxis.set_major_locator(MaxNLocator(nbins=5))
     right.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    right.set_xlabel("w₁   (● start, ★ optimum w*)")
     right.set_ylabel("w₂")
-    inputs = f"{name} outputs" + (", centred" if state.centre else "")
-    right.set_title(_zigzag_title(f"toy: inputs = {inputs}", run).replace("; w₁", "\nw₁"), fontsize=9)
+    reached = f"{run.steps_to_tol} steps" if run.steps_to_tol > 0 else "not reached"
+    opposite = f"{run.opposite_sign:.0%}" if np.isfinite(run.opposite_sign) else "-"
+    centred = ", centred" if state.centre else ""
+    right.set_title(f"toy on {name} outputs{centred}: {reached}\nw₁, w₂ moved opposite ways: {opposite}",
+                    fontsize=9)
     return fig

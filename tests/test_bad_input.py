@@ -27,6 +27,12 @@ def point():
     return Parameters(np.zeros(2))
 
 
+def fit(X, y, **kwargs):
+    model = vn.mlp([2, 3, 2], "tanh", rng=rng())
+    options = {"epochs": 1, "batch_size": 2, "rng": rng(), **kwargs}
+    return vn.fit(model, "softmax_ce", vn.optim.SGD(model), X, y, **options)
+
+
 ROWS = [
     # names
     ("unknown activation", lambda: vn.make_activation("swish"), ValueError, ["activation", "'swish'", "'relu'"]),
@@ -39,6 +45,8 @@ ROWS = [
      ["batchnorm", "'middle'", "'before'"]),
     ("initializer option of another scheme", lambda: init.initialize("glorot_uniform", (2, 2), rng=rng(), std=1),
      TypeError, ["glorot_uniform", "std", "gain"]),
+    ("unknown dataset", lambda: vn.data.load("mnist", n=10, rng=rng()), ValueError,
+     ["name", "'mnist'", "'two_moons'"]),
     # shapes
     ("dense input width mismatch", lambda: dense().forward(np.zeros((4, 5))), ValueError, ["(4, 5)", "(N, 3)"]),
     ("dense input not 2-D", lambda: dense().forward(np.zeros(3)), ValueError, ["x", "(3,)", "2 dimensions"]),
@@ -51,6 +59,8 @@ ROWS = [
      ["(4, 3)", "(4, 2)"]),
     ("softmax target shape", lambda: losses.SoftmaxCrossEntropy().forward(np.zeros((4, 3)), np.zeros(5, int)),
      ValueError, ["(5,)", "(4, 3)", "(4,)"]),
+    ("fewer targets than examples", lambda: fit(np.zeros((4, 2)), np.zeros(3, int)), ValueError,
+     ["X", "(4, 2)", "y", "(3,)", "same number of rows"]),
     ("rel_error shapes", lambda: vn.gradcheck.rel_error(np.zeros(2), np.zeros(3)), ValueError, ["(2,)", "(3,)"]),
     ("init shape not a pair", lambda: init.he_normal((3,), rng=rng()), ValueError, ["shape", "(3,)", "fan_in"]),
     # dtypes
@@ -75,6 +85,13 @@ ROWS = [
     ("negative learning rate", lambda: optim.Adam(point(), lr=-0.1), ValueError, ["lr", "-0.1", "(0, inf)"]),
     ("nan learning rate", lambda: optim.SGD(point(), lr=float("nan")), ValueError, ["lr", "nan", "finite"]),
     ("string learning rate", lambda: optim.SGD(point(), lr="0.1"), TypeError, ["lr", "'0.1'", "a number"]),
+    ("dataset of zero examples", lambda: vn.data.two_moons(0, rng=rng()), ValueError, ["n", "0", "(0, inf)"]),
+    ("negative dataset noise", lambda: vn.data.two_moons(10, noise=-1, rng=rng()), ValueError,
+     ["noise", "-1", "[0, inf)"]),
+    ("zero batch size", lambda: fit(np.zeros((4, 2)), np.zeros(4, int), batch_size=0), ValueError,
+     ["batch_size", "0", "(0, inf)"]),
+    ("zero epochs", lambda: fit(np.zeros((4, 2)), np.zeros(4, int), epochs=0), ValueError,
+     ["epochs", "0", "(0, inf)"]),
     ("momentum of 1", lambda: optim.SGD(point(), lr=0.1, momentum=1.0), ValueError, ["momentum", "1.0", "[0, 1)"]),
     ("beta2 above 1", lambda: optim.Adam(point(), beta2=1.5), ValueError, ["beta2", "1.5", "[0, 1)"]),
     ("negative weight decay", lambda: optim.SGD(point(), weight_decay=-1e-4), ValueError,
@@ -87,6 +104,9 @@ ROWS = [
     # data content
     ("empty batch", lambda: losses.MSE().forward(np.zeros((0, 2)), np.zeros((0, 2))), ValueError,
      ["pred", "empty", "(0, 2)"]),
+    ("NaN in the training data", lambda: fit(np.array([[np.nan, 0.0], [1.0, 1.0]]), np.array([0, 1])), ValueError,
+     ["X", "NaN", "finite"]),
+    ("empty training data", lambda: fit(np.zeros((0, 2)), np.zeros(0, int)), ValueError, ["X", "empty", "(0, 2)"]),
     ("empty Sequential", lambda: Sequential([]), ValueError, ["layers", "empty"]),
     ("widths that do not chain in Sequential", lambda: Sequential([Dense(3, 4, rng=rng()), vn.make_activation("tanh"),
                                                                   Dense(5, 2, rng=rng())]),

@@ -195,8 +195,8 @@ def dead_units_plot(sweep: ex.DeadUnitsSweep) -> Figure:
         The output of :func:`vanishing.experiments.dead_units_sweep`.
     """
     _check(sweep, ex.DeadUnitsSweep, "dead_units_sweep")
-    fig = new_figure(1, 2, figsize=(9.0, 3.5))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.28)
+    fig = new_figure(1, 2, figsize=(9.0, 3.9))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.27, top=0.9, wspace=0.28)
     left, right = fig.axes
     steps = np.arange(1, sweep.steps + 1)
     for i, k in enumerate(sweep.killed):
@@ -206,7 +206,9 @@ def dead_units_plot(sweep: ex.DeadUnitsSweep) -> Figure:
     left.set_xlabel("step")
     left.set_ylabel(f"training loss{scale}")
     left.set_title(f"killed at the start, then SGD (lr {sweep.lr:g})")
-    left.legend(loc="upper right", bbox_to_anchor=(1.0, 0.85), fontsize=8, ncol=2)
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, bbox_to_anchor=(0.5, 0.0),
+               handlelength=1.5, columnspacing=1.0)
     alive = sweep.hidden - np.array(sweep.killed)
     right.plot(alive, sweep.loss[:, -1], "o-", color=OKABE_ITO["blue"], label="final loss")
     right.axhline(sweep.constant_loss, color="black", linestyle="--", linewidth=1.0)

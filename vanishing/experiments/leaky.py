@@ -765,17 +765,19 @@ def _run_variant(activation: str, options: dict[str, float], seed: int, depth: i
     batch = 50
     epochs = math.ceil(steps / math.ceil(len(X) / batch))
     diverged = False
+    # a run that blows up is a result here (the widget shows it), not a warning: its overflows stay silent,
+    # in the probes too
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             fit(model, "bce_logits", SGD(model, lr=lr, momentum=0.9), X, y, epochs=epochs, batch_size=batch,
                 rng=np.random.default_rng(seed + 10_000), callbacks=[probe, _StopAfter(steps)])
         except DivergenceError:
             diverged = True
+        if probe.steps[-1] != steps and not diverged:
+            probe._probe(model, steps)
     record_steps = np.arange(0, steps + 1, every)
     if record_steps[-1] != steps:
         record_steps = np.append(record_steps, steps)
-    if probe.steps[-1] != steps and not diverged:
-        probe._probe(model, steps)
     loss = np.full(len(record_steps), np.nan)
     dead = np.full((len(record_steps), len(hidden)), np.nan)
     mean = np.full((len(record_steps), len(hidden)), np.nan)

@@ -71,7 +71,7 @@ def test_data_are_standardized_split_and_fixed(dataset):
     data = dashboard_data(dataset)
     assert dashboard_data(dataset) is data  # drawn once: every run sees the same examples
     n = len(data.X_train) + len(data.X_test)
-    assert n == (600 if dataset == "digits" else 400) and len(data.X_test) == round(0.25 * n)
+    assert n == (597 if dataset == "digits" else 400) and len(data.X_test) == round(0.25 * n)
     varying = data.X_train.std(axis=0) > 0
     np.testing.assert_allclose(data.X_train.mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(data.X_train.std(axis=0)[varying], 1.0, rtol=1e-12)
@@ -158,6 +158,15 @@ def test_snapshots_during_training_are_partial_copies():
     assert middle.steps == 60 and len(middle.loss) == 60 and middle.probe_steps[-1] == 60
     assert middle.status == "training: step 60 of 120"
     assert final.complete and final.steps == 120 and len(middle.loss) == 60  # the snapshot did not grow
+
+
+@pytest.mark.parametrize("name", ["B", "E"])
+def test_a_run_without_records_trains_exactly_the_same(name):
+    full, quick = mystery_run(name), train_dashboard(MYSTERIES[name], record=False)
+    assert list(quick.probe_steps) == [0, full.steps] and len(quick.grad_steps) == 1
+    np.testing.assert_array_equal(quick.loss, full.loss)
+    assert quick.final_accuracy == full.final_accuracy
+    np.testing.assert_array_equal(quick.histograms[-1], full.histograms[-1])
 
 
 def test_a_diverging_run_returns_its_partial_record_and_the_message():

@@ -47,18 +47,26 @@ def _layer_colours(count: int) -> list[tuple[float, ...]]:
     return [_LAYER_MAP(0.85 * i / max(count - 1, 1)) for i in range(count)]
 
 
-def _decade_tick(value: float, _position: object = None) -> str:
-    if value <= 0:
+def _log_tick(value: float, _position: object = None) -> str:
+    """``10⁻³``, ``2·10⁻⁵``, ``0.5``, ``20``: log-axis tick labels in plain unicode (mathtext is slow to lay out)."""
+    if value <= 0 or not math.isfinite(value):
         return ""
-    k = math.log10(value)
-    return power_of_ten(k) if abs(k - round(k)) < 1e-9 else ""
+    k = math.floor(math.log10(value) + 1e-9)
+    mantissa = round(value / 10.0 ** k, 6)
+    if mantissa == 1:
+        return power_of_ten(k)
+    if -2 <= k <= 2:
+        return f"{value:g}"
+    return f"{mantissa:g}·{power_of_ten(k)}"
 
 
-def _log_y(ax: Axes) -> None:
-    """A log y axis with decade ticks labelled in unicode (mathtext is slow to lay out)."""
+def _log_y(ax: Axes, values: np.ndarray) -> None:
+    """A log y axis: decade ticks, or 1-2-5 ticks when the values span less than two decades."""
     ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=5))
-    ax.yaxis.set_major_formatter(FuncFormatter(_decade_tick))
+    finite = values[np.isfinite(values) & (values > 0)]
+    narrow = finite.size and finite.max() < 100 * finite.min()
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,), numticks=5))
+    ax.yaxis.set_major_formatter(FuncFormatter(_log_tick))
     ax.yaxis.set_minor_locator(NullLocator())
 
 
@@ -66,7 +74,7 @@ def _scale_y(ax: Axes, values: np.ndarray) -> bool:
     """Log y axis when the positive finite values span a decade or more, linear otherwise; True if log."""
     finite = values[np.isfinite(values)]
     if finite.size and finite.max() >= 10 * finite.min():
-        _log_y(ax)
+        _log_y(ax, finite)
         return True
     return False
 
@@ -79,13 +87,17 @@ def _positive(values: np.ndarray) -> np.ndarray:
 
 
 def _note(ax: Axes, text: str, *, colour: str = GREY) -> None:
+    """A message in the middle of a panel that has no data to show (fixed limits: nothing left from a redraw)."""
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color=colour, fontsize=9,
             wrap=True)
 
 
 def _steps_axis(ax: Axes, run: DashboardRun) -> None:
-    ax.set_xlim(0, max(run.settings.steps, 1))
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    # while training, the axis spans the planned run (the curves grow into it); afterwards the steps done
+    ax.set_xlim(0, max(run.settings.steps if not run.complete else run.steps, 1))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 5, 10], integer=True))
     ax.set_xlabel("step")
 
 
@@ -109,14 +121,18 @@ def _loss_panel(ax: Axes, run: DashboardRun) -> None:
         window = max(run.settings.steps // 30, 1)
         ax.plot(steps, _smooth(loss, window), color=OKABE_ITO["blue"], linewidth=1.6)
         logarithmic = _scale_y(ax, loss)
+        if not logarithmic:  # a loss within a decade: a few short linear ticks
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:.3g}"))
     else:
         logarithmic = False
+        ax.set_ylim(0, 1)
     ax.set_ylabel("training loss" + (" (log scale)" if logarithmic else ""), color=OKABE_ITO["blue"])
     _steps_axis(ax, run)
     if run.diverged:
         ax.axvline(run.steps, color=_WARNING, linewidth=1.2, linestyle=":")
-        ax.text(0.97, 0.93, f"loss or weights not finite\nat step {run.steps}", transform=ax.transAxes,
-                ha="right", va="top", color=_WARNING, fontsize=9)
+        ax.text(0.03, 0.95, f"loss or weights not finite\nat step {run.steps}", transform=ax.transAxes,
+                ha="left", va="top", color=_WARNING, fontsize=9)
     twin = ax.twinx()
     twin.grid(False)
     twin.spines["right"].set_visible(True)
@@ -127,33 +143,36 @@ def _loss_panel(ax: Axes, run: DashboardRun) -> None:
     ax.set_title("training loss and test accuracy")
 
 
-def _per_layer_lines(ax: Axes, run: DashboardRun, values: np.ndarray, *, title: str, ylabel: str) -> None:
-    colours = _layer_colours(len(run.dense_names))
-    if values.size and np.isfinite(_positive(values)).any():
-        for j, c in enumerate(colours):
-            ax.plot(run.grad_steps, _positive(values[:, j]), color=c, linewidth=1.1)
-        _log_y(ax)
+def _per_layer_lines(ax: Axes, run: DashboardRun, values: np.ndarray, *, title: str, ylabel: str,
+                     zero_note: str) -> bool:
+    """One line per Dense layer on a log axis; a note instead when there is nothing positive to draw."""
     ax.set_title(title)
-    ax.set_ylabel(ylabel)
     _steps_axis(ax, run)
+    if values.size and np.isfinite(_positive(values)).any():
+        for j, c in enumerate(_layer_colours(len(run.dense_names))):
+            ax.plot(run.grad_steps, _positive(values[:, j]), color=c, linewidth=1.1)
+        _log_y(ax, _positive(values))
+        ax.set_ylabel(f"{ylabel} (log scale)")
+        return True
+    ax.set_ylabel(ylabel)
+    finite = values[np.isfinite(values)]
+    if finite.size and np.all(finite == 0):
+        _note(ax, zero_note, colour=_WARNING)
+    else:
+        _note(ax, "nothing recorded yet" if not values.size else "no finite value recorded")
+    return False
 
 
 def _gradient_panel(ax: Axes, run: DashboardRun) -> None:
-    g = run.grad_norms
-    _per_layer_lines(ax, run, g, title="gradient norm per layer", ylabel="‖∂L/∂W‖ (log scale)")
-    if g.size and np.all(g[np.isfinite(g)] == 0):
-        _note(ax, "every weight gradient is exactly 0", colour=_WARNING)
+    _per_layer_lines(ax, run, run.grad_norms, title="gradient norm per layer", ylabel="‖∂L/∂W‖",
+                     zero_note="every weight gradient\nis exactly 0")
 
 
 def _update_panel(ax: Axes, run: DashboardRun) -> None:
-    r = run.update_ratio
-    _per_layer_lines(ax, run, r, title="update-to-data ratio per layer", ylabel="‖ΔW‖ / ‖W‖ per step (log scale)")
-    finite = r[np.isfinite(r)]
-    if finite.size and np.all(finite == 0):
-        _note(ax, "no weight moved: every update is exactly 0", colour=_WARNING)
-    elif np.isfinite(_positive(r)).any():
+    if _per_layer_lines(ax, run, run.update_ratio, title="update-to-data ratio per layer",
+                        ylabel="‖ΔW‖ / ‖W‖ per step", zero_note="no weight moved:\nevery update is exactly 0"):
         ax.axhline(_HEALTHY_UPDATE_RATIO, color=GREY, linestyle="--", linewidth=1.0)
-        ax.set_xlabel("step  (dashed: 10⁻³, a common rule of thumb)")
+        ax.set_xlabel("step  (dashed: 10⁻³, a rule of thumb)")
 
 
 def _histogram_panel(ax: Axes, run: DashboardRun) -> None:
@@ -208,20 +227,21 @@ def _health_panel(ax: Axes, run: DashboardRun) -> None:
 def _profile_panel(ax: Axes, run: DashboardRun) -> None:
     ax.set_title("gradient norm by layer")
     ax.set_xlabel("Dense layer (1 = input side)")
-    ax.set_ylabel("‖∂L/∂W‖ (log scale)")
+    ax.set_ylabel("‖∂L/∂W‖")
     g = run.grad_norms
     d = len(run.dense_names)
     layers = np.arange(1, d + 1)
     ax.set_xlim(0.5, d + 0.5)
     if not len(g) or not np.isfinite(_positive(g)).any():
-        _note(ax, "no non-zero gradient recorded" if len(g) else "nothing recorded yet",
+        _note(ax, "no non-zero gradient\nrecorded" if len(g) else "nothing recorded yet",
               colour=_WARNING if len(g) else GREY)
         return
     ax.plot(layers, _positive(g[0]), color=GREY, linestyle="--", marker="o", markersize=4,
             label=f"step {run.grad_steps[0]}")
     ax.plot(layers, _positive(g[-1]), color=OKABE_ITO["blue"], marker="o", markersize=4,
             label=f"step {run.grad_steps[-1]}")
-    _log_y(ax)
+    _log_y(ax, _positive(g[[0, -1]]))
+    ax.set_ylabel("‖∂L/∂W‖ (log scale)")
     if d > 12:
         ax.set_xticks(layers[:: math.ceil(d / 10)])
     else:
@@ -243,7 +263,7 @@ def dashboard(run: DashboardRun) -> Figure:
         raise TypeError(f"run must be a DashboardRun from vanishing.experiments.train_dashboard, "
                         f"got {type(run).__name__}")
     fig = new_figure(2, 3, figsize=FIGSIZE)
-    fig.subplots_adjust(left=0.065, right=0.985, bottom=0.08, top=0.87, wspace=0.42, hspace=0.42)
+    fig.subplots_adjust(left=0.07, right=0.985, bottom=0.08, top=0.87, wspace=0.5, hspace=0.42)
     loss_ax, grad_ax, update_ax, hist_ax, health_ax, profile_ax = fig.axes
     _loss_panel(loss_ax, run)
     _gradient_panel(grad_ax, run)

@@ -44,3 +44,21 @@ def test_the_check_itself_can_fail():
 def test_display_modules_do_not_use_pyplot(statement):
     # pyplot holds global figure state and picks a backend: the course's figures never need it
     assert imported_after(statement, ("matplotlib.pyplot",)) == []
+
+
+@pytest.mark.parametrize("package", ["experiments", "plots", "widgets", "checks"])
+def test_notebook_modules_export_distinct_names(package):
+    """Each package re-exports its modules' names; two modules exporting one name would shadow each other."""
+    import importlib
+    import pkgutil
+
+    parent = importlib.import_module(f"vanishing.{package}")
+    owners: dict[str, list[str]] = {}
+    for info in pkgutil.iter_modules(parent.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"vanishing.{package}.{info.name}")
+        for name in getattr(module, "__all__", ()):
+            owners.setdefault(name, []).append(info.name)
+    clashes = {name: mods for name, mods in owners.items() if len(mods) > 1}
+    assert not clashes, f"names exported by more than one module of vanishing.{package}: {clashes}"

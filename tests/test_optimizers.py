@@ -206,9 +206,10 @@ def dead():
     return O.dead_unit_updates(steps=200, warmup=10)
 
 
-def test_dead_unit_gets_exactly_zero_gradient_in_every_setting(dead):
+def test_dead_unit_gets_exactly_zero_gradient_while_dead_and_only_adam_with_l2_revives_it(dead):
     assert all(run.gradients_zero for run in dead.values())
-    assert all(run.revived_at == -1 for run in dead.values())
+    revived = {label: run.revived_at for label, run in dead.items() if run.revived_at > 0}
+    assert list(revived) == ["Adam + L2 decay 0.01"] and 50 < revived["Adam + L2 decay 0.01"] < 200
 
 
 def test_only_optimizer_state_or_decay_moves_a_dead_unit(dead):
@@ -224,18 +225,23 @@ def test_decay_shrinks_proportionally_except_adam_with_l2(dead):
     sgd_l2 = dead["SGD + L2 decay 0.01"]
     np.testing.assert_allclose(sgd_l2.ratio, (1 - 0.1 * 0.01) ** 200, rtol=1e-10)
     adamw = dead["AdamW, decoupled decay 0.01"]
-    np.testing.assert_allclose(adamw.ratio, (1 - 0.01 * 0.01) ** 200, rtol=1e-10)
+    np.testing.assert_allclose(adamw.ratio, (1 - 0.03 * 0.01) ** 200, rtol=1e-10)
     adam_l2 = dead["Adam + L2 decay 0.01"]
     # m / sqrt(v) of a pure decay gradient is +-1: the first step is lr, towards 0, for every parameter
     np.testing.assert_allclose(adam_l2.first_step, -np.sign(adam_l2.params[0]), rtol=1e-4)  # eps: 1 - 3e-5
-    assert np.all(np.abs(adam_l2.params[-1, :2]) < 1e-3) and 0.3 < adam_l2.ratio[2] < 0.6
+    # not in proportion: the weights reach 0 long before the bias does
+    w, b = np.abs(adam_l2.params[:, :2]).max(axis=1), np.abs(adam_l2.params[:, 2])
+    assert w[0] > 0.2 * b[0] and np.any((w < 0.05 * b) & (b > 0.5))
 
 
-def test_dead_unit_setup_is_alive_before_the_bias_is_lowered():
+def test_dead_unit_setup_is_alive_until_notebook_03s_kill_units_lowers_its_bias():
+    from vanishing.experiments.dying_relu import kill_units
+
     setup = O.dead_unit_setup(0)
     W, b = setup.model[0].params["W"], setup.model[0].params["b"]
     assert np.any(setup.X @ W[:, setup.unit] + b[setup.unit] > 0)
-    assert np.all(setup.X @ W[:, setup.unit] + O.DEAD_UNIT_BIAS < 0)
+    kill_units(setup.model, setup.X, [setup.unit], margin=O.DEAD_UNIT_MARGIN)
+    np.testing.assert_allclose(np.max(setup.X @ W[:, setup.unit] + b[setup.unit]), -O.DEAD_UNIT_MARGIN)
 
 
 # --- self-checks ----------------------------------------------------------------------------------------------------

@@ -40,9 +40,10 @@ from ..losses import make_loss
 from ..models import dense_layers, mlp
 from ..optim import SGD, Adam, Optimizer, RMSProp, make_optimizer
 from ..train import fit
+from .dying_relu import kill_units
 
 __all__ = [
-    "DEAD_UNIT_BIAS", "DEAD_UNIT_SETTINGS", "LOSS_SURFACES", "OPTIMIZER_LABELS", "OPTIMIZER_METHODS", "PLATEAU_SLOPE",
+    "DEAD_UNIT_MARGIN", "DEAD_UNIT_SETTINGS", "LOSS_SURFACES", "OPTIMIZER_LABELS", "OPTIMIZER_METHODS", "PLATEAU_SLOPE",
     "ROSENBROCK_BUDGET", "ROSENBROCK_TOLERANCE", "VALLEY_KAPPA", "BiasCorrection", "DeadUnitRun", "DecayComparison",
     "LayerUpdates", "LossSurface", "OptimizerComparison", "PlateauProgress", "StepSizes", "SurfacePath",
     "adam_reference_step", "bias_correction_steps", "bias_correction_table", "compare_optimizers", "dead_unit_setup",
@@ -847,18 +848,18 @@ def update_ratio_table(result: LayerUpdates, layers: Sequence[int] = (1, 4, 8, 1
 
 # --- a dead ReLU unit -----------------------------------------------------------------------------------------------
 
-DEAD_UNIT_BIAS = -3.0
-"""The bias that kills the unit: with the moons inputs and its weights, XW + b < 0 for every example."""
+DEAD_UNIT_MARGIN = 1.0
+"""How far below 0 the killed unit's largest pre-activation ends (notebook 03's :func:`kill_units`)."""
 
 DEAD_UNIT_SETTINGS: dict[str, tuple[str, dict[str, Any], bool]] = {
     "SGD": ("sgd", {"lr": 0.1}, False),
     "SGD + momentum 0.9, new optimizer": ("sgd", {"lr": 0.1, "momentum": 0.9}, False),
     "SGD + momentum 0.9, velocity from before": ("sgd", {"lr": 0.1, "momentum": 0.9}, True),
     "SGD + L2 decay 0.01": ("sgd", {"lr": 0.1, "weight_decay": 0.01}, False),
-    "Adam": ("adam", {"lr": 0.01}, False),
-    "Adam, moments from before": ("adam", {"lr": 0.01}, True),
-    "Adam + L2 decay 0.01": ("adam", {"lr": 0.01, "weight_decay": 0.01}, False),
-    "AdamW, decoupled decay 0.01": ("adamw", {"lr": 0.01, "decoupled_weight_decay": 0.01}, False),
+    "Adam": ("adam", {"lr": 0.03}, False),
+    "Adam, moments from before": ("adam", {"lr": 0.03}, True),
+    "Adam + L2 decay 0.01": ("adam", {"lr": 0.03, "weight_decay": 0.01}, False),
+    "AdamW, decoupled decay 0.01": ("adamw", {"lr": 0.03, "decoupled_weight_decay": 0.01}, False),
 }
 """label -> (optimizer name, keyword arguments, keep the optimizer state from the steps before the unit died)."""
 
@@ -877,8 +878,8 @@ def dead_unit_setup(seed: int = 0, *, n: int = 200, width: int = 8, unit: int = 
     """The network of the dead-unit experiment: ``mlp([2, width, 1], "relu")`` on ``two_moons(n)``.
 
     Weights from ``default_rng(seed)``, data from ``default_rng(seed + 1)``.
-    Nothing is dead yet: :func:`dead_unit_updates` kills ``unit`` by setting its
-    bias to :data:`DEAD_UNIT_BIAS`.
+    Nothing is dead yet: :func:`dead_unit_updates` kills ``unit`` with notebook
+    03's :func:`~vanishing.experiments.dying_relu.kill_units`.
     """
     check.non_negative("seed", seed, integer=True)
     check.number("unit", unit, low=0, high=width - 1, integer=True)
@@ -899,7 +900,8 @@ class DeadUnitRun:
     params
         ``(T+1, 3)``: :math:`(W_{1k}, W_{2k}, b_k)` from the moment of death on.
     gradients_zero
-        True if every gradient entry of the unit was exactly 0 in every step.
+        True if every gradient entry of the unit was exactly 0 in every step while
+        it was dead (up to and including the step after which it revived, if it did).
     revived_at
         The first step after which the unit output something non-zero for some
         training input (:math:`XW + b > 0` somewhere), or -1.
@@ -944,16 +946,17 @@ def _train_step(model: Sequential, loss: Any, X: np.ndarray, y: np.ndarray, opt:
 
 
 def dead_unit_updates(settings: Mapping[str, tuple[str, dict[str, Any], bool]] | None = None, *, steps: int = 200,
-                      warmup: int = 10, seed: int = 0, stop_when_revived: bool = False) -> dict[str, DeadUnitRun]:
+                      warmup: int = 10, seed: int = 0) -> dict[str, DeadUnitRun]:
     r"""Kill a ReLU unit, then train on, and record what each optimizer setting does to its weights.
 
     For every setting: build :func:`dead_unit_setup` (same weights each time),
-    train ``warmup`` full-batch steps with the unit alive, set its bias to
-    :data:`DEAD_UNIT_BIAS` (then :math:`XW + b < 0` for every input, checked), and
-    take ``steps`` more steps, either with the same optimizer (``carried``: its
-    velocity or moments remember the steps before) or with a new one. Every
-    gradient entry of the unit is then exactly 0 in every step; whatever
-    moves it comes from the optimizer's state or from the weight decay.
+    train ``warmup`` full-batch steps with the unit alive, lower its bias with
+    notebook 03's :func:`~vanishing.experiments.dying_relu.kill_units` until
+    :math:`XW + b \le -`:data:`DEAD_UNIT_MARGIN` on every input, and take
+    ``steps`` more steps, either with the same optimizer (``carried``: its
+    velocity or moments remember the steps before) or with a new one. While the
+    unit is dead every gradient entry of it is exactly 0; whatever moves it
+    comes from the optimizer's state or from the weight decay.
     """
     check.number("steps", steps, low=1, high=100_000, integer=True)
     check.non_negative("warmup", warmup, integer=True)
@@ -967,27 +970,22 @@ def dead_unit_updates(settings: Mapping[str, tuple[str, dict[str, Any], bool]] |
         opt = make_optimizer(name, model, **options)
         for _ in range(warmup):
             _train_step(model, loss, X, y, opt)
-        b[k] = DEAD_UNIT_BIAS
-        if np.any(X @ W[:, k] + b[k] > 0):
-            raise RuntimeError(f"bias {DEAD_UNIT_BIAS} does not kill unit {k}: a more negative bias is needed")
+        kill_units(model, X, [k], margin=DEAD_UNIT_MARGIN)
         if not carried:
             opt = make_optimizer(name, model, **options)
         history = np.empty((steps + 1, 3))
         history[0] = (W[0, k], W[1, k], b[k])
         zero = True
         revived = -1
-        taken = steps
         for t in range(1, steps + 1):
             _train_step(model, loss, X, y, opt)
-            zero = zero and not dW[:, k].any() and db[k] == 0
+            if revived < 0:  # the gradients of the steps taken while the unit was dead
+                zero = zero and not dW[:, k].any() and db[k] == 0
             history[t] = (W[0, k], W[1, k], b[k])
             if revived < 0 and np.any(X @ W[:, k] + b[k] > 0):
                 revived = t
-                if stop_when_revived:
-                    taken = t
-                    break
         runs[label] = DeadUnitRun(label=label, optimizer=name, options=dict(options), carried=bool(carried),
-                                  params=history[: taken + 1].copy(), gradients_zero=bool(zero), revived_at=revived,
+                                  params=history, gradients_zero=bool(zero), revived_at=revived,
                                   lr=float(options["lr"]))
     return runs
 
@@ -1001,7 +999,7 @@ def dead_unit_table(runs: Mapping[str, DeadUnitRun]) -> str:
         rows.append([run.label, "yes" if run.gradients_zero else "no", "yes" if run.unchanged else "no", first,
                      ratio, str(run.revived_at) if run.revived_at > 0 else "no"])
     steps = len(next(iter(runs.values())).params) - 1
-    return _table(["setting", "grads all 0", "unchanged", "1st step / lr (W1 W2 b)", f"after {steps} / at death",
+    return _table(["setting", "grads 0 while dead", "unchanged", "1st step / lr (W1 W2 b)", f"after {steps} / at death",
                    "revived"], rows)
 
 

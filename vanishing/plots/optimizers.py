@@ -474,5 +474,8 @@ def dead_unit_plot(runs: Mapping[str, ex.DeadUnitRun]) -> Figure:
         ax.set_xlabel("steps after death")
     handles = [Line2D([], [], color=c, linestyle="--" if j == 2 else "-", label=f"{n} / {n} at death")
                for j, (n, c) in enumerate(zip(names, colours, strict=True))]
-    fig.legend(handles=handles, loc="lower center", ncols=3, fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
+    if any(run.revived_at > 0 for run in runs.values()):
+        handles.append(Line2D([], [], color=OKABE_ITO["green"], linewidth=1.0,
+                              label="unit alive again (x·w + b > 0 for some input)"))
+    fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
     return fig

@@ -10,20 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
+import matplotlib
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from ..experiments import optimizers as ex
 from ._style import GREY, OKABE_ITO, colour, new_figure, power_of_ten, style, styled
 
 __all__ = [
-    "OPTIMIZER_COLOURS", "bias_correction_plot", "dead_unit_plot", "decay_plot", "paths_grid", "step_size_plot",
-    "trajectory_plot", "update_ratio_plot",
+    "OPTIMIZER_COLOURS", "bias_correction_plot", "dead_unit_plot", "decay_plot", "paths_grid",
+    "prepare_trajectory_backdrops", "step_size_plot", "trajectory_plot", "update_ratio_plot",
 ]
 
 NOTEBOOK = "07"
@@ -112,7 +113,8 @@ def _results_text(comparison: ex.OptimizerComparison) -> str:
     parts = [f"{ex.OPTIMIZER_LABELS[m]} (lr {run.settings['lr']:.2g}) {_outcome(run)}"
              for m, run in comparison.runs.items()]
     lines = [", ".join(parts[i:i + 3]) for i in range(0, len(parts), 3)]
-    return f"after {comparison.steps} steps, {what}: " + "\n".join(lines)
+    noise = f" (gradient noise σ = {comparison.noise:g})" if comparison.noise > 0 else ""
+    return f"after {comparison.steps} steps{noise}, {what}: " + "\n".join(lines)
 
 
 def _settings_text(comparison: ex.OptimizerComparison) -> str:
@@ -157,55 +159,99 @@ def _static_panel(ax: Axes, surface: ex.LossSurface, window: tuple[float, float,
 
 
 def _loss_range(comparison: ex.OptimizerComparison) -> tuple[float, float]:
-    """Limits of the loss axis, rounded outwards so that they change rarely while a widget's sliders move.
+    """Limits of the loss axis, chosen so that they rarely change while a widget's sliders move.
 
-    Log scale (f − f_min, from a multiple of four decades below the smallest
-    value, at least :data:`FLOOR`, to an even power of ten above the largest)
-    where there is a minimum; linear on the saddle (whole multiples of 4).
+    Log scale (f − f_min) where there is a minimum: the top is a power of ten
+    at least ten times the loss at the start (a run that climbs higher is cut
+    off there, and soon leaves the box anyway); the bottom is a multiple of
+    eight decades below the smallest loss reached, at least :data:`FLOOR`. On
+    the saddle, linear over the range of f in the box the runs stay in.
     """
     surface = ex.LOSS_SURFACES[comparison.surface]
-    values = np.concatenate([run.values if surface.f_min is None else np.maximum(run.gap, FLOOR)
-                             for run in comparison.runs.values()])
-    values = values[np.isfinite(values)]
     if surface.f_min is None:
-        return 4.0 * np.floor(values.min() / 4.0), 4.0 * np.ceil(values.max() / 4.0)
-    low = max(4 * np.floor(np.log10(values.min()) / 4), np.log10(FLOOR))
-    high = 2 * np.ceil(np.log10(values.max()) / 2)
-    return float(10.0 ** low), float(10.0 ** max(high, low + 4))
+        x0, x1, y0, y1 = surface.box
+        corners = [surface.value(x, y) for x in (x0, x1, 0.0) for y in (y0, y1, 0.0)]
+        return float(min(corners)), float(max(corners))
+    gap = max(float(surface.value(*comparison.start)) - surface.f_min, 1.0)
+    top = np.ceil(np.log10(gap)) + 1
+    smallest = min(float(np.min(run.gap)) for run in comparison.runs.values())
+    bottom = 8 * np.floor(np.log10(max(smallest, FLOOR)) / 8) if np.isfinite(smallest) else np.log10(FLOOR)
+    return float(10.0 ** max(bottom, np.log10(FLOOR))), float(10.0 ** top)
 
 
 def _loss_axes(ax: Axes, surface: ex.LossSurface, limits: tuple[float, float], steps: int) -> None:
-    """Scale and limits of the loss panel (the same in the background image and in the figure drawn over it)."""
+    """Scale and limits of the loss panel (the same in the backdrop and in the figure drawn over it)."""
     if surface.f_min is not None:
         ax.set_yscale("log")
     ax.set_ylim(*limits)
     ax.set_xlim(0, steps)
 
 
-@lru_cache(maxsize=16)
-def _static_background(name: str, window: tuple[float, float, float, float], title: str, steps: int,
-                       limits: tuple[float, float], methods: tuple[str, ...]) -> np.ndarray:
-    """RGBA pixels (100 dpi) of a :func:`trajectory_plot` figure holding everything that does not depend on the runs.
+def _step_ticks(ax: Axes, steps: int) -> None:
+    """The loss panel's step axis, drawn per figure: vertical grid lines and tick labels (the frame is in the backdrop).
 
-    A widget redraws the same surface again and again; contour lines, ticks,
-    tick labels and axis labels are most of the drawing time. They are drawn
-    once here, in a figure laid out exactly like the real one, and the real
-    figure shows these pixels behind its frameless panels, which hold only the
-    paths, the loss curves, the loss panel's title and a line of results. The
-    legend (a colour per method) is part of the image.
+    The steps change with a slider; drawing these few labels is cheaper than a
+    new backdrop for every number of steps.
+    """
+    ticks = MaxNLocator(5, integer=True).tick_values(0, steps)
+    ticks = ticks[(ticks >= 0) & (ticks <= steps)]
+    grid = matplotlib.rcParams
+    transform = ax.get_xaxis_transform()  # x in data, y in axes coordinates
+    ax.vlines(ticks, 0, 1, transform=transform, colors=grid["grid.color"], linewidth=grid["grid.linewidth"],
+              zorder=0.5)
+    for tick in ticks:
+        ax.text(tick, -0.02, f"{tick:g}", transform=transform, ha="center", va="top",
+                fontsize=grid["xtick.labelsize"], clip_on=False)
+
+
+def _blank_trajectory_figure() -> tuple[Figure, Axes, Axes]:
+    """A figure with the two panels of :func:`trajectory_plot`, both hidden, on its own Agg canvas."""
+    fig = Figure(figsize=TRAJECTORY_FIGSIZE, dpi=100)
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    fig.subplots_adjust(**_TRAJECTORY_LAYOUT)
+    left.set_visible(False)
+    right.set_visible(False)
+    return fig, left, right
+
+
+def _pixels(fig: Figure) -> np.ndarray:
+    """The drawn figure's RGBA pixels, rows from the top, read-only."""
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba()).copy()
+    pixels.flags.writeable = False
+    return pixels
+
+
+@lru_cache(maxsize=16)
+def _path_panel_pixels(name: str, window: tuple[float, float, float, float], title: str) -> np.ndarray:
+    """The path panel's contours, ticks, labels and title, alone on a white figure (see :func:`_backdrop`)."""
+    with style():
+        fig, left, _ = _blank_trajectory_figure()
+        left.set_visible(True)
+        _static_panel(left, ex.LOSS_SURFACES[name], window)
+        left.set_ylabel("y")
+        left.set_title(title, fontsize=10)
+        return _pixels(fig)
+
+
+@lru_cache(maxsize=16)
+def _loss_panel_pixels(name: str, limits: tuple[float, float]) -> np.ndarray:
+    """The loss panel's frame, loss ticks and labels, alone on a white figure (see :func:`_backdrop`).
+
+    The step axis has no ticks here (:func:`_step_ticks` draws them), but tick
+    labels of a blank space, so that the "step" label sits where it would with numbers.
     """
     surface = ex.LOSS_SURFACES[name]
     with style():
-        fig = Figure(figsize=TRAJECTORY_FIGSIZE, dpi=100)
-        FigureCanvasAgg(fig)
-        left, right = fig.subplots(1, 2)
-        fig.subplots_adjust(**_TRAJECTORY_LAYOUT)
-        _static_panel(left, surface, window)
-        left.set_ylabel("y")
-        left.set_title(title, fontsize=10)
-        _loss_axes(right, surface, limits, steps)
+        fig, _, right = _blank_trajectory_figure()
+        right.set_visible(True)
+        _loss_axes(right, surface, limits, 1)
+        right.xaxis.set_major_locator(FixedLocator([0.5]))
+        right.xaxis.set_major_formatter(FuncFormatter(lambda _value, _position: " "))
+        right.tick_params(axis="x", length=0)
+        right.grid(False, axis="x")
         right.set_xlabel("step")
-        right.xaxis.set_major_locator(MaxNLocator(5, integer=True))
         if surface.f_min is None:
             right.set_ylabel("f (the saddle point has f = 0)")
             right.axhline(0.0, color=GREY, linewidth=0.8)
@@ -214,12 +260,45 @@ def _static_background(name: str, window: tuple[float, float, float, float], tit
             right.yaxis.set_minor_locator(NullLocator())
             right.yaxis.set_major_formatter(FuncFormatter(_decade_label))
             right.set_ylabel("f − f_min (log scale)")
+        return _pixels(fig)
+
+
+@lru_cache(maxsize=16)
+def _legend_pixels(methods: tuple[str, ...]) -> np.ndarray:
+    """The legend (a colour per method), alone on a white figure (see :func:`_backdrop`)."""
+    with style():
+        fig, _, _ = _blank_trajectory_figure()
         handles = [Line2D([], [], color=OPTIMIZER_COLOURS[m], label=ex.OPTIMIZER_LABELS[m]) for m in methods]
         fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=8.5,
                    bbox_to_anchor=(0.5, 0.07))
-        fig.canvas.draw()
-    # rows bottom-up, as the renderer's draw_image expects them (see _Backdrop)
-    return np.asarray(fig.canvas.buffer_rgba())[::-1].copy()
+        return _pixels(fig)
+
+
+@lru_cache(maxsize=16)
+def _backdrop(name: str, window: tuple[float, float, float, float], title: str, limits: tuple[float, float],
+              methods: tuple[str, ...]) -> np.ndarray:
+    """Everything of a :func:`trajectory_plot` figure that does not depend on the runs' numbers, as pixels.
+
+    A widget redraws the same surface again and again, and contour lines, tick
+    labels, axis labels and the legend are most of the drawing time. They are
+    drawn once, in three parts cached separately (the path panel, the loss
+    panel, the legend), each on a white figure laid out exactly like the real
+    one, and combined by taking the darker pixel: the parts do not overlap, so
+    each pixel comes from the one part that drew there. The real figure shows
+    the result behind its frameless panels. Rows bottom-up, as the renderer's
+    ``draw_image`` expects.
+    """
+    combined = np.minimum(_path_panel_pixels(name, window, title), _loss_panel_pixels(name, limits))
+    np.minimum(combined, _legend_pixels(methods), out=combined)
+    return combined[::-1].copy()
+
+
+def prepare_trajectory_backdrops(methods: Sequence[str] = ("sgd", "momentum", "adam")) -> None:
+    """Draw the cached backdrop parts of every surface for its default settings (for a widget's first updates)."""
+    for name, surface in ex.LOSS_SURFACES.items():
+        window = _window(surface, [np.asarray(surface.start)])
+        limits = _loss_range(ex.compare_optimizers(name, tuple(methods)))
+        _backdrop(name, window, f"f = {surface.formula}", limits, tuple(methods))
 
 
 class _Backdrop(Artist):
@@ -260,14 +339,13 @@ def trajectory_plot(comparison: ex.OptimizerComparison, *, title: str | None = N
 
     A path that left the window ends with a ×; the start is a black dot and
     the minimum (the saddle point on the saddle) a black +. The loss axis's
-    limits are rounded outwards (:func:`_loss_range`). Under the legend, one
-    line gives each method's learning rate and outcome.
+    limits change in large steps only (:func:`_loss_range`).
+    Under the legend, one line gives each method's learning rate and outcome.
 
-    Everything that does not depend on the runs' numbers (contours, ticks,
-    labels, legend) is drawn once per surface, window, title, number of steps,
-    loss limits and set of methods (:func:`_static_background`) and placed
-    pixel for pixel: save the figure at 100 dpi (the default of
-    :func:`vanishing.plots.to_png`).
+    Everything that does not depend on the runs (contours, most ticks and
+    labels, the legend) is drawn once per surface, window, title, loss limits
+    and set of methods (:func:`_backdrop`) and placed pixel for pixel: save
+    the figure at 100 dpi (the default of :func:`vanishing.plots.to_png`).
     """
     _check(comparison, ex.OptimizerComparison, "compare_optimizers")
     surface = ex.LOSS_SURFACES[comparison.surface]
@@ -277,16 +355,16 @@ def trajectory_plot(comparison: ex.OptimizerComparison, *, title: str | None = N
     for old in [a for a in fig.artists if isinstance(a, _Backdrop)]:  # a recycled figure keeps its artists
         old.remove()
     window = _window(surface, [np.asarray(comparison.start)])
-    noise = f", gradient noise σ = {comparison.noise:g}" if comparison.noise > 0 else ""
     limits = _loss_range(comparison)
-    fig.add_artist(_Backdrop(_static_background(surface.name, window, title or f"f = {surface.formula}{noise}",
-                                                comparison.steps, limits, tuple(comparison.runs))))
+    fig.add_artist(_Backdrop(_backdrop(surface.name, window, title or f"f = {surface.formula}", limits,
+                                       tuple(comparison.runs))))
     for ax in (left, right):
         ax.set_axis_off()  # frames, ticks and labels are in the backdrop
     _draw_runs(left, comparison)
     left.set_xlim(window[0], window[1])
     left.set_ylim(window[2], window[3])
     _loss_axes(right, surface, limits, comparison.steps)
+    _step_ticks(right, comparison.steps)
     for method, run in comparison.runs.items():
         values = run.values if surface.f_min is None else np.maximum(run.gap, FLOOR)
         right.plot(np.arange(len(values)), values, color=OPTIMIZER_COLOURS[method])

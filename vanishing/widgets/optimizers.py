@@ -8,7 +8,7 @@ import ipywidgets
 
 from .. import _validate as check
 from ..experiments.optimizers import LOSS_SURFACES, OPTIMIZER_METHODS, OptimizerComparison, compare_optimizers
-from ..plots.optimizers import trajectory_plot
+from ..plots.optimizers import prepare_trajectory_backdrops, trajectory_plot
 from ._app import App
 
 __all__ = ["optimizer_paths"]
@@ -98,6 +98,8 @@ def optimizer_paths(**initial_values: Any) -> App:
         "steps": ipywidgets.IntSlider(value=first.steps, min=10, max=500, step=10, description="steps"),
         "seed": ipywidgets.IntText(value=0, description="noise seed", layout=ipywidgets.Layout(width="12em")),
     }
+    # every surface's contours, ticks and labels drawn now, once per session, so that switching surfaces is quick
+    prepare_trajectory_backdrops(METHOD_SETS["SGD, momentum, Adam"])
     holder: list[App] = []
     # the surface first: choosing it resets the start and learning rates, which later keys may then override
     initial_values = dict(sorted(initial_values.items(), key=lambda item: item[0] not in ("preset", "surface")))

@@ -7,7 +7,8 @@ surfaces, on :class:`~vanishing.layers.Sequential` networks for the rest.
 * :data:`LOSS_SURFACES`: four 2-D losses with analytic gradients, an ill-conditioned
   quadratic :math:`\tfrac12(x^2 + \kappa y^2)`, the Rosenbrock valley, the saddle
   :math:`x^2 - y^2` and the plateau :math:`c\max(0, x) + \tfrac12 y^2`;
-  :func:`run_trajectory` and :func:`compare_optimizers` follow optimizers on them.
+  :func:`run_trajectory` and :func:`compare_optimizers` follow optimizers on them,
+  :func:`plateau_progress` measures how gradient noise slows Adam on the plateau.
 * :func:`step_size_by_gradient_scale`: the step each optimizer takes for a
   constant gradient of a given size (SGD's grows with it, Adam's does not,
   until the gradient falls below Adam's :math:`\epsilon`).
@@ -17,8 +18,9 @@ surfaces, on :class:`~vanishing.layers.Sequential` networks for the rest.
   decoupled weight decay, on weights whose data gradient has different sizes.
 * :func:`update_ratios_by_layer`: the per-layer update-to-data ratio of a deep
   sigmoid MLP trained with SGD and with Adam (:class:`vanishing.diagnostics.UpdateRatio`).
-* :func:`dead_unit_updates`: which optimizer settings move a dead ReLU unit,
-  whose every gradient entry is exactly 0.
+* :func:`dead_unit_updates`: which optimizer settings move a ReLU unit that died
+  during training (killed with notebook 03's ``kill_units``), whose every
+  gradient entry is then exactly 0.
 
 This module imports numpy only.
 """

@@ -5,18 +5,20 @@ How the live view works
 Press **Run** and the network trains in a background thread, so that the
 kernel stays free to receive the clicks of the widget's buttons. A callback
 of :func:`vanishing.train.fit` moves the progress bar every
-:data:`PROGRESS_INTERVAL` seconds of wall time and, every
-:data:`FRAME_INTERVAL` seconds, hands a snapshot of what has been recorded to
-a second thread that draws the dashboard and puts the PNG into the widget's
-image. Training never waits for a drawing, so the progress bar keeps moving
-while a frame is drawn. Changes of a widget's value made from a thread reach
-the browser at once (ipykernel sends them on its IOPub thread), during
-training as well as after it.
+:data:`PROGRESS_INTERVAL` seconds of wall time and, :data:`FRAME_INTERVAL`
+seconds after the last frame was shown, hands a snapshot of what has been
+recorded to a second thread that draws the dashboard and puts the PNG into
+the widget's image. Training never waits for a drawing, so the progress bar
+keeps moving while a frame is drawn; a slow drawing (a busy machine) means
+fewer frames, not a stalled bar. Changes of a widget's value made from a
+thread reach the browser at once (ipykernel sends them on its IOPub thread).
 
-**Stop** sets a flag that the same callback reads after every step; it sets
-``state.stop`` and :func:`~vanishing.train.fit` ends after that step. Because
-the click is handled by the kernel's main thread, which is idle while the
-training thread runs, it takes effect within one step.
+**Stop** calls the trainer's ``request_stop()``, which sets a flag; a
+callback reads it after every step and sets ``state.stop``, so
+:func:`~vanishing.train.fit` ends after that step. The click is handled by
+the kernel's main thread, which is idle while the training thread runs, so it
+takes effect at the next step end. The final figure is then drawn (the
+progress bar says "drawing" meanwhile).
 
 Where no kernel runs the widget (a test, a script), Run trains in the calling
 thread and returns when the run has ended, without live frames, so that
@@ -63,7 +65,7 @@ PROGRESS_INTERVAL = 0.1
 """Seconds of wall time between two moves of the progress bar during training."""
 
 FRAME_INTERVAL = 0.4
-"""Seconds of wall time between two requests for a new frame (a frame is drawn only when the last one is done)."""
+"""Seconds of wall time from the end of one live frame to the request for the next."""
 
 BATCH_SIZES = (16, 32, 64, 128)
 
@@ -130,6 +132,9 @@ class _Live(Callback):
             self.app._show_frame(run)
             with self._wake:
                 self._pending = None
+                # the next frame waits FRAME_INTERVAL after this one is done: however slow a drawing is, the
+                # training thread keeps most of the time (and the progress bar keeps moving)
+                self._last_frame = time.perf_counter()
 
     def close(self) -> None:
         """Stop the drawing thread and wait for it (before the final figure is drawn into the same figure)."""
@@ -264,10 +269,14 @@ class DashboardApp(App):
         if self._stop_requested:  # Stop pressed while the network was being built
             trainer.request_stop()
         live = _Live(self, trainer, progress, draw=self._live_frames())
+        self.progress.description = "training"
         try:
-            return trainer.run(callbacks=[live])
+            run = trainer.run(callbacks=[live])
         finally:
             live.close()
+        self.progress.description = "drawing"  # the final figure takes a moment; the bar stays until it is shown
+        progress(run.steps / settings.steps)
+        return run
 
     def _show_frame(self, run: DashboardRun) -> None:
         """Draw a snapshot of a run in progress into the widget's image (called by the drawing thread)."""

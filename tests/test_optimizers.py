@@ -203,13 +203,13 @@ def test_update_ratios_start_from_the_same_network(layer_updates):
 
 @pytest.fixture(scope="module")
 def dead():
-    return O.dead_unit_updates(steps=200, warmup=10)
+    return O.dead_unit_updates(steps=150, warmup=10)
 
 
 def test_dead_unit_gets_exactly_zero_gradient_while_dead_and_only_adam_with_l2_revives_it(dead):
     assert all(run.gradients_zero for run in dead.values())
     revived = {label: run.revived_at for label, run in dead.items() if run.revived_at > 0}
-    assert list(revived) == ["Adam + L2 decay 0.01"] and 50 < revived["Adam + L2 decay 0.01"] < 200
+    assert list(revived) == ["Adam + L2 decay 0.01"] and 50 < revived["Adam + L2 decay 0.01"] < 150
 
 
 def test_only_optimizer_state_or_decay_moves_a_dead_unit(dead):
@@ -223,9 +223,9 @@ def test_only_optimizer_state_or_decay_moves_a_dead_unit(dead):
 
 def test_decay_shrinks_proportionally_except_adam_with_l2(dead):
     sgd_l2 = dead["SGD + L2 decay 0.01"]
-    np.testing.assert_allclose(sgd_l2.ratio, (1 - 0.1 * 0.01) ** 200, rtol=1e-10)
+    np.testing.assert_allclose(sgd_l2.ratio, (1 - 0.1 * 0.01) ** 150, rtol=1e-10)
     adamw = dead["AdamW, decoupled decay 0.01"]
-    np.testing.assert_allclose(adamw.ratio, (1 - 0.03 * 0.01) ** 200, rtol=1e-10)
+    np.testing.assert_allclose(adamw.ratio, (1 - 0.03 * 0.01) ** 150, rtol=1e-10)
     adam_l2 = dead["Adam + L2 decay 0.01"]
     # m / sqrt(v) of a pure decay gradient is +-1: the first step is lr, towards 0, for every parameter
     np.testing.assert_allclose(adam_l2.first_step, -np.sign(adam_l2.params[0]), rtol=1e-4)  # eps: 1 - 3e-5

@@ -947,7 +947,7 @@ def _train_step(model: Sequential, loss: Any, X: np.ndarray, y: np.ndarray, opt:
     opt.step()
 
 
-def dead_unit_updates(settings: Mapping[str, tuple[str, dict[str, Any], bool]] | None = None, *, steps: int = 200,
+def dead_unit_updates(settings: Mapping[str, tuple[str, dict[str, Any], bool]] | None = None, *, steps: int = 150,
                       warmup: int = 10, seed: int = 0) -> dict[str, DeadUnitRun]:
     r"""Kill a ReLU unit, then train on, and record what each optimizer setting does to its weights.
 

@@ -56,16 +56,19 @@ def _log_tick(value: float, _position: object = None) -> str:
     if mantissa == 1:
         return power_of_ten(k)
     if -2 <= k <= 2:
-        return f"{value:g}"
+        return f"{value:.3g}"
     return f"{mantissa:g}·{power_of_ten(k)}"
 
 
 def _log_y(ax: Axes, values: np.ndarray) -> None:
-    """A log y axis: decade ticks, or 1-2-5 ticks when the values span less than two decades."""
+    """A log y axis: decade ticks; 1-2-5 ticks within two decades; a few plain ticks within one."""
     ax.set_yscale("log")
     finite = values[np.isfinite(values) & (values > 0)]
-    narrow = finite.size and finite.max() < 100 * finite.min()
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,), numticks=5))
+    span = finite.max() / finite.min() if finite.size else np.inf
+    if span < 10:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+    else:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if span < 100 else (1.0,), numticks=5))
     ax.yaxis.set_major_formatter(FuncFormatter(_log_tick))
     ax.yaxis.set_minor_locator(NullLocator())
 

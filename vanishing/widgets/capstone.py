@@ -230,6 +230,7 @@ class DashboardApp(App):
         self._stop_requested = False
         self.progress_times = []
         self.frame_times = []
+        self._show_note("Training: the figure follows the run; Stop ends it after the current step.")
         if self.run_button is not None:
             self.run_button.disabled = True
             self.run_button.description = "Running…"

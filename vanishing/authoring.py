@@ -264,8 +264,9 @@ def execute(paths: Sequence[str | os.PathLike[str]], *, timeout: int = 600, kern
     environment a JupyterLab user would have (``MPLBACKEND`` unset, so figures are drawn inline).
     Neither widget state nor execution timing is stored: every widget cell also carries its figure as a
     PNG, which GitHub, nbviewer and nbconvert show, while a stored widget state would make nbconvert emit a
-    script that fetches the widget library from the internet and shows nothing offline. A cell that raises stops the run and the notebook
-    is left as it was, unless the cell is tagged ``raises-exception`` or marked ``# NBVAL_RAISES_EXCEPTION``.
+    script that fetches the widget library from the internet and shows nothing offline. A cell that raises
+    stops the run and the notebook is left as it was, unless the cell is tagged ``raises-exception`` or
+    marked ``# NBVAL_RAISES_EXCEPTION``.
 
     Parameters
     ----------

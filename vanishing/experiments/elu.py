@@ -950,7 +950,7 @@ def gradient_sign_patterns(activation: str = "relu", *, width: int = 32, batch: 
 
 @dataclass(frozen=True)
 class ActivationTiming:
-    """Median wall-clock time of an activation layer's forward and backward on one batch.
+    """Wall-clock time of an activation layer's forward and backward on one batch (fastest round).
 
     Attributes
     ----------
@@ -959,7 +959,7 @@ class ActivationTiming:
     shape, dtype
         The batch of pre-activations (drawn from N(0, 1): half of them negative).
     forward, backward
-        Median seconds per call, one entry per name.
+        Seconds per call in the fastest round, one entry per name.
     rounds, number
         Interleaved rounds, and calls per name in each round.
     """
@@ -984,8 +984,10 @@ def time_activations(names: Sequence[str] = ("relu", "leaky_relu", "elu"), *, sh
     """Time each activation layer's ``forward`` and ``backward`` (the engine's own code) on the same batch.
 
     The activations take turns within every round, so a burst of load from
-    other programs hits them all alike; the result is the median over rounds
-    of the mean time per call. Timings differ between machines and between runs.
+    other programs hits them all alike. The result is the mean time per call in
+    the fastest round of each: other programs can only add time, so the fastest
+    round is the closest to what the code itself costs (the rule :mod:`timeit`
+    follows). Timings differ between machines and between runs.
     """
     names = tuple(check.choice("names[i]", name, SIDE_ACTIVATIONS) for name in names)
     check.number("rounds", rounds, low=1, high=10_000, integer=True)
@@ -1012,13 +1014,13 @@ def time_activations(names: Sequence[str] = ("relu", "leaky_relu", "elu"), *, sh
             end = clock()
             fwd[r, i] = (middle - start) / number
             bwd[r, i] = (end - middle) / number
-    return ActivationTiming(names=names, shape=tuple(shape), dtype=dt.name, forward=np.median(fwd, axis=0),
-                            backward=np.median(bwd, axis=0), rounds=int(rounds), number=int(number))
+    return ActivationTiming(names=names, shape=tuple(shape), dtype=dt.name, forward=fwd.min(axis=0),
+                            backward=bwd.min(axis=0), rounds=int(rounds), number=int(number))
 
 
 @dataclass(frozen=True)
 class StepTiming:
-    """Median wall-clock time of one training step (forward, loss, backward, SGD) of an MLP per activation."""
+    """Wall-clock time of one training step (forward, loss, backward, SGD) of an MLP per activation (fastest round)."""
 
     names: tuple[str, ...]
     sizes: tuple[int, ...]
@@ -1032,7 +1034,10 @@ class StepTiming:
 def time_training_steps(names: Sequence[str] = ("relu", "leaky_relu", "elu"), *,
                         sizes: Sequence[int] = (64, 64, 64, 64, 10), batch: int = 128, rounds: int = 20,
                         number: int = 5, rng: np.random.Generator) -> StepTiming:
-    """Time whole training steps of ``mlp(sizes, name)`` with softmax cross-entropy and SGD, interleaved by round."""
+    """Time whole training steps of ``mlp(sizes, name)`` with softmax cross-entropy and SGD, interleaved by round.
+
+    As in :func:`time_activations`, the result is the mean time per step in each activation's fastest round.
+    """
     names = tuple(check.choice("names[i]", name, SIDE_ACTIVATIONS) for name in names)
     check.number("batch", batch, low=1, high=100_000, integer=True)
     check.number("rounds", rounds, low=1, high=10_000, integer=True)
@@ -1061,7 +1066,7 @@ def time_training_steps(names: Sequence[str] = ("relu", "leaky_relu", "elu"), *,
             for _ in range(number):
                 step(setups[i])
             times[r, i] = (clock() - start) / number
-    return StepTiming(names=names, sizes=sizes, batch=int(batch), step=np.median(times, axis=0))
+    return StepTiming(names=names, sizes=sizes, batch=int(batch), step=times.min(axis=0))
 
 
 def timing_table(layers: ActivationTiming, steps: StepTiming | None = None, reference: str = "relu") -> str:

@@ -177,15 +177,16 @@ def _zigzag_limits(runs: Sequence[ex.ZigZagRun]) -> tuple[float, float, float, f
     return centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half
 
 
-def _draw_zigzag(ax: Axes, run: ex.ZigZagRun, limits: tuple[float, float, float, float], c: str) -> None:
+def _draw_zigzag(ax: Axes, run: ex.ZigZagRun, limits: tuple[float, float, float, float], c: str, *,
+                 levels: int = 10) -> None:
     x0, x1, y0, y1 = limits
-    gx, gy = np.meshgrid(np.linspace(x0, x1, 90), np.linspace(y0, y1, 90))
+    grid = 90 if levels >= 10 else 64
+    gx, gy = np.meshgrid(np.linspace(x0, x1, grid), np.linspace(y0, y1, grid))
     H = run.X.T @ run.X / run.X.shape[0]
     dx, dy = gx - run.w_star[0], gy - run.w_star[1]
     loss = 0.5 * (H[0, 0] * dx * dx + 2 * H[0, 1] * dx * dy + H[1, 1] * dy * dy)
     top = float(loss.max())
-    levels = top * np.geomspace(1e-3, 1.0, 10)
-    ax.contour(gx, gy, loss, levels=levels, colors=GREY, linewidths=0.6, alpha=0.8)
+    ax.contour(gx, gy, loss, levels=top * np.geomspace(1e-3, 1.0, levels), colors=GREY, linewidths=0.6, alpha=0.8)
     path = run.path
     ax.plot(path[:, 0], path[:, 1], "-", color=c, linewidth=1.1, marker="o", markersize=2.2)
     ax.plot(*run.start, "o", color="black", markersize=5, label="start")
@@ -268,12 +269,13 @@ def elu_explorer_plot(state: ex.EluExplorerState) -> Figure:
 
     Left: mean (solid) and sd (dotted) of each hidden layer's outputs, the band spanning the 10th to 90th
     percentile of the units' own means; ReLU with He init in grey. Right: the toy's path over its loss
-    contours (● start, ★ optimum).
+    contours (● start, ★ optimum); the title gives the steps to the tolerance and the share of updates
+    that moved the two weights in opposite directions.
     """
     _check(state, ex.EluExplorerState, "elu_explorer_state()")
     # few, short texts and a modest size: laying out and rendering glyphs is most of a redraw's cost
-    fig = new_figure(1, 2, figsize=(8.6, 3.6))
-    fig.subplots_adjust(left=0.07, right=0.985, bottom=0.13, top=0.86, wspace=0.2)
+    fig = new_figure(1, 2, figsize=(8.0, 3.4))
+    fig.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.85, wspace=0.22)
     left, right = fig.axes
     r = state.layers
     layers = np.arange(1, r.depth + 1)
@@ -299,17 +301,17 @@ def elu_explorer_plot(state: ex.EluExplorerState) -> Figure:
     bottom = float(np.nanmin(np.concatenate([r.unit_mean_low, [0.0]])))
     if np.isfinite(top) and np.isfinite(bottom):
         left.set_ylim(bottom - 0.05 * (top - bottom) - 0.05, top * 1.3 + 0.05)
-    left.set_title(f"layer {r.depth}: mean {r.mean[-1]:+.2f}, sd {r.std[-1]:.2f}\n"
-                   f"units with a mean below 0: {r.negative_units[-1]:.0%}", fontsize=9)
-    left.legend(loc="upper left", fontsize=7.5)
+    # no legend (the widget's title says what the lines are): every text costs time at each redraw
+    short = "Leaky ReLU" if r.activation == "leaky_relu" else name
+    left.set_title(f"{short} ({r.init}): layer {r.depth} mean {r.mean[-1]:+.2f}, sd {r.std[-1]:.2f}\n"
+                   f"{r.negative_units[-1]:.0%} of its units have a mean < 0", fontsize=9)
     run = state.zigzag
-    _draw_zigzag(right, run, _zigzag_limits([run]), c)
+    _draw_zigzag(right, run, _zigzag_limits([run]), c, levels=7)
     right.xaxis.set_major_locator(MaxNLocator(nbins=5))
     right.yaxis.set_major_locator(MaxNLocator(nbins=5))
     right.set_ylabel("w₂")
     reached = f"{run.steps_to_tol} steps" if run.steps_to_tol > 0 else "not reached"
     opposite = f"{run.opposite_sign:.0%}" if np.isfinite(run.opposite_sign) else "-"
     centred = ", centred" if state.centre else ""
-    right.set_title(f"toy on {name} outputs{centred}: {reached}\nw₁, w₂ moved opposite ways: {opposite}",
-                    fontsize=9)
+    right.set_title(f"toy on {short} outputs{centred}: {reached}\n{opposite} of the moves opposite-way", fontsize=9)
     return fig

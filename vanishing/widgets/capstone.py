@@ -273,10 +273,12 @@ class DashboardApp(App):
         self.progress.description = "training"
         try:
             run = trainer.run(callbacks=[live])
+            # training is over; a frame may still be on its way, and the final figure takes a moment to draw:
+            # the bar says so until the figure is shown
+            self.progress.description = "drawing"
+            progress(run.steps / settings.steps)
         finally:
             live.close()
-        self.progress.description = "drawing"  # the final figure takes a moment; the bar stays until it is shown
-        progress(run.steps / settings.steps)
         return run
 
     def _show_frame(self, run: DashboardRun) -> None:

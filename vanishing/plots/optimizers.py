@@ -161,19 +161,19 @@ def _static_panel(ax: Axes, surface: ex.LossSurface, window: tuple[float, float,
 def _loss_range(comparison: ex.OptimizerComparison) -> tuple[float, float]:
     """Limits of the loss axis, chosen so that they rarely change while a widget's sliders move.
 
-    Log scale (f − f_min) where there is a minimum: the top is a power of ten
-    at least ten times the loss at the start (a run that climbs higher is cut
-    off there, and soon leaves the box anyway); the bottom is a multiple of
-    eight decades below the smallest loss reached, at least :data:`FLOOR`. On
-    the saddle, linear over the range of f in the box the runs stay in.
+    Log scale (f − f_min) where there is a minimum: the top is the power of ten
+    above the largest loss in the window (a run that climbs higher is cut off
+    there, and soon leaves the box anyway); the bottom is a multiple of eight
+    decades below the smallest loss reached, at least :data:`FLOOR`. On the
+    saddle, linear over the range of f in the box the runs stay in.
     """
     surface = ex.LOSS_SURFACES[comparison.surface]
     if surface.f_min is None:
         x0, x1, y0, y1 = surface.box
         corners = [surface.value(x, y) for x in (x0, x1, 0.0) for y in (y0, y1, 0.0)]
         return float(min(corners)), float(max(corners))
-    gap = max(float(surface.value(*comparison.start)) - surface.f_min, 1.0)
-    top = np.ceil(np.log10(gap)) + 1
+    window = _window(surface, [np.asarray(comparison.start)])
+    top = np.ceil(np.log10(max(float(_grid(surface.name, window)[2].max()) - surface.f_min, 1.0)))
     smallest = min(float(np.min(run.gap)) for run in comparison.runs.values())
     bottom = 8 * np.floor(np.log10(max(smallest, FLOOR)) / 8) if np.isfinite(smallest) else np.log10(FLOOR)
     return float(10.0 ** max(bottom, np.log10(FLOOR))), float(10.0 ** top)

@@ -108,6 +108,7 @@ def optimizer_paths(**initial_values: Any) -> App:
         # a new surface starts from its own start point, learning rates and length, in one update
         surface = LOSS_SURFACES[change["new"]]
         app = holder[0] if holder else None
+        holding = app._holding if app is not None else False  # App.set (a scenario) may be holding already
         if app is not None:
             app._holding = True
         try:
@@ -117,7 +118,7 @@ def optimizer_paths(**initial_values: Any) -> App:
             controls["steps"].value = surface.steps
         finally:
             if app is not None:
-                app._holding = False
+                app._holding = holding
 
     # registered before the App's own observer, so the App's update sees the new defaults
     controls["surface"].observe(follow_surface, names="value")

@@ -386,3 +386,16 @@ def test_every_plot_function_returns_a_figure():
     assert all(isinstance(f, Figure) for f in figures)
     with pytest.raises(TypeError, match="compare_optimizers"):
         plots.trajectory_plot("not a comparison")
+
+
+def test_widget_scenario_that_changes_the_surface_computes_once():
+    from vanishing.widgets import optimizer_paths
+
+    app = optimizer_paths()
+    calls = []
+    compute = app._compute
+    app._compute = lambda **values: calls.append(values) or compute(**values)
+    app.preset_picker.value = "saddle: start 1e-8 off the ridge"
+    assert len(calls) == 1 and calls[0]["surface"] == "saddle" and calls[0]["y0"] == 1e-8
+    app.controls["surface"].value = "plateau"  # a plain surface change: once too, from the plateau's start
+    assert len(calls) == 2 and (calls[1]["x0"], calls[1]["y0"]) == O.LOSS_SURFACES["plateau"].start

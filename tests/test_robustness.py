@@ -359,7 +359,12 @@ def text_outputs(nb: dict) -> list[tuple[int, str, str]]:
             continue
         for output in cell.get("outputs", []):
             if output["output_type"] == "stream":
-                found.append((index, output["name"], "".join(output["text"])))
+                text = "".join(output["text"])
+                if found and found[-1][:2] == (index, output["name"]):
+                    # a kernel splits one stream into messages as its buffer flushes: join them back
+                    found[-1] = (index, output["name"], found[-1][2] + text)
+                else:
+                    found.append((index, output["name"], text))
             elif "text/plain" in output.get("data", {}):
                 text = "".join(output["data"]["text/plain"])
                 found.append((index, "text/plain", ADDRESS.sub("at 0x…", MODEL_ID.sub("<id>", text))))

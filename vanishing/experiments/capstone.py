@@ -699,7 +699,8 @@ SCENARIOS: dict[str, DashboardSettings] = {
     "05: ELU, 8 layers": _BASE.replace(depth=8, activation="elu"),
     "06: deep sigmoid, no batchnorm": _DEEP_SIGMOID,
     "06: deep sigmoid + batchnorm before": _DEEP_SIGMOID.replace(batchnorm="before"),
-    "07: deep sigmoid, Adam": _DEEP_SIGMOID.replace(optimizer="adam", lr=0.01),
+    "07: deep sigmoid on moons, SGD": _DEEP_SIGMOID.replace(dataset="two_moons"),
+    "07: the same, with Adam": _DEEP_SIGMOID.replace(dataset="two_moons", optimizer="adam", lr=0.01),
 }
 """Settings from the earlier notebooks, for the dashboard's scenario menu (name -> settings)."""
 

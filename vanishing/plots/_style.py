@@ -235,7 +235,9 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def power_of_ten(exponent: float) -> str:
-    """``"10⁻²⁰"`` for -20: a power of ten in plain unicode (mathtext is slow to lay out)."""
+    """``"10⁻²⁰"`` for -20: a power of ten in plain unicode (mathtext is slow to lay out); "" if not finite."""
+    if not np.isfinite(exponent):  # a tick beyond the float range has no label
+        return ""
     k = round(exponent)
     if k == 0:
         return "1"
@@ -291,3 +293,40 @@ def finite_range(values: np.ndarray) -> tuple[float, float] | None:
     if finite.size == 0:
         return None
     return float(finite.min()), float(finite.max())
+
+
+LOG_FLOOR, LOG_CEILING = 1e-150, 1e150
+"""The widest range a log axis is given. matplotlib's LogLocator places ticks up to a stride of decades past
+the limits, and over 300 decades that stride is about 100: ticks past 1e308 overflow float64."""
+
+
+def log_decades(values: np.ndarray) -> float:
+    """How many decades the positive finite entries of ``values`` span (0 if fewer than two differ).
+
+    Computed from log10 of the values: the ratio max/min of a diverged loss (1e300 over 1e-20) overflows.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size == 0:
+        return 0.0
+    return float(np.log10(positive.max()) - np.log10(positive.min()))
+
+
+def clamp_log_limits(ax: Axes, values: np.ndarray, axis: str = "y", *, margin: float = 0.05) -> None:
+    """Limit a log axis to the positive finite ``values``, widened by ``margin`` of their span in decades.
+
+    The limits stay within [LOG_FLOOR, LOG_CEILING], so that a diverging run (a loss near 1e300) still gets
+    an axis whose ticks can be placed and labelled (values beyond are drawn off the axis). Does nothing
+    when no value is positive and finite.
+    """
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis={axis!r} is not known; allowed: 'x', 'y'")
+    values = np.asarray(values, dtype=np.float64)
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size == 0:
+        return
+    low, high = np.log10(positive.min()), np.log10(positive.max())
+    pad = max(margin * (high - low), 0.05)
+    low = max(low - pad, np.log10(LOG_FLOOR))
+    high = min(high + pad, np.log10(LOG_CEILING))
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(10.0 ** low, 10.0 ** high)

@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from ..experiments.batchnorm import BatchNormRun, BatchSizeRun, BatchStatistics, EvalModeBug, ReluPositionRun
-from ._style import GREY, OKABE_ITO, colour, new_figure, power_of_ten, styled
+from ._style import GREY, OKABE_ITO, colour, log_decades, new_figure, power_of_ten, styled
 
 __all__ = ["batch_noise_plot", "batch_size_plot", "batchnorm_flow_plot", "covariate_shift_plot", "eval_bug_plot",
            "relu_position_plot"]
@@ -46,9 +46,7 @@ def _plain_label(value: float, _position: object = None) -> str:
 def _log_y(ax: Axes, values: np.ndarray | None = None, numticks: int = 6) -> None:
     """A log y axis labelled in plain unicode: decades only, or 1-2-5 ticks when ``values`` span under 1.5 decades."""
     ax.set_yscale("log")
-    finite = np.asarray(values if values is not None else [], dtype=np.float64)
-    finite = finite[np.isfinite(finite) & (finite > 0)]
-    narrow = finite.size > 0 and finite.max() / finite.min() < 10**1.5
+    narrow = values is not None and 0 < log_decades(values) < 1.5
     subs = (1.0, 2.0, 5.0) if narrow else (1.0,)
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=numticks if not narrow else 12))
     ax.yaxis.set_major_formatter(FuncFormatter(_plain_label if narrow else _decade_label))

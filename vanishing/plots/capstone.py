@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from ..experiments.capstone import DashboardRun
-from ._style import GREY, OKABE_ITO, new_figure, power_of_ten, styled
+from ._style import GREY, OKABE_ITO, clamp_log_limits, log_decades, new_figure, power_of_ten, styled
 
 __all__ = ["dashboard"]
 
@@ -62,22 +62,21 @@ def _log_tick(value: float, _position: object = None) -> str:
 
 def _log_y(ax: Axes, values: np.ndarray) -> None:
     """A log y axis: decade ticks; 1-2-5 ticks within two decades; a few plain ticks within one."""
+    clamp_log_limits(ax, values)  # first: the log scale autoscales at once, which overflows for a diverged run
     ax.set_yscale("log")
-    finite = values[np.isfinite(values) & (values > 0)]
-    span = finite.max() / finite.min() if finite.size else np.inf
-    if span < 10:
+    decades = log_decades(values)
+    if decades < 1:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
     else:
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if span < 100 else (1.0,), numticks=5))
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 2 else (1.0,), numticks=5))
     ax.yaxis.set_major_formatter(FuncFormatter(_log_tick))
     ax.yaxis.set_minor_locator(NullLocator())
 
 
 def _scale_y(ax: Axes, values: np.ndarray) -> bool:
     """Log y axis when the positive finite values span a decade or more, linear otherwise; True if log."""
-    finite = values[np.isfinite(values)]
-    if finite.size and finite.max() >= 10 * finite.min():
-        _log_y(ax, finite)
+    if log_decades(values) >= 1:
+        _log_y(ax, values)
         return True
     return False
 
@@ -152,8 +151,9 @@ def _per_layer_lines(ax: Axes, run: DashboardRun, values: np.ndarray, *, title: 
     ax.set_title(title)
     _steps_axis(ax, run)
     if values.size and np.isfinite(_positive(values)).any():
+        marker = "o" if len(run.grad_steps) == 1 else None  # one recorded step: a line of one point is invisible
         for j, c in enumerate(_layer_colours(len(run.dense_names))):
-            ax.plot(run.grad_steps, _positive(values[:, j]), color=c, linewidth=1.1)
+            ax.plot(run.grad_steps, _positive(values[:, j]), color=c, linewidth=1.1, marker=marker, markersize=3)
         _log_y(ax, _positive(values))
         ax.set_ylabel(f"{ylabel} (log scale)")
         return True

@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from ..experiments import dying_relu as ex
-from ._style import GREY, OKABE_ITO, colour, new_figure, power_of_ten, styled
+from ._style import GREY, OKABE_ITO, clamp_log_limits, colour, log_decades, new_figure, power_of_ten, styled
 
 __all__ = [
     "batchnorm_plot", "born_dead_plot", "dead_layer_plot", "dead_revival_plot", "dead_units_plot", "dying_dashboard",
@@ -37,9 +37,8 @@ def _log_y(ax: object) -> None:
 
 def _loss_axis(ax: object, values: np.ndarray) -> str:
     """Log scale for a loss that spans more than a decade, linear otherwise; returns the label suffix."""
-    finite = np.asarray(values, dtype=np.float64)
-    finite = finite[np.isfinite(finite) & (finite > 0)]
-    if finite.size and finite.max() / finite.min() > 10:
+    if log_decades(values) > 1:
+        clamp_log_limits(ax, values)  # before the log scale, which autoscales: a diverged loss spans 300 decades
         _log_y(ax)
         return " (log scale)"
     return ""

@@ -98,6 +98,9 @@ class _Live(Callback):
         self.draw = draw
         self._last_progress = -float("inf")
         self._last_frame = time.perf_counter()  # the first frame after FRAME_INTERVAL of training
+        self._started = self._last_frame
+        # how long a frame takes to draw: at first the App's last full drawing, then the last frame's
+        self._frame_seconds: float | None = (getattr(app, "timings", None) or {}).get("draw")
         self._pending: DashboardRun | None = None
         self._wake = threading.Condition()
         self._done = False
@@ -107,6 +110,7 @@ class _Live(Callback):
             self._drawer.start()
 
     def on_train_begin(self, state: TrainState) -> None:
+        self._started = time.perf_counter()
         self.progress(0.0)
 
     def on_step_end(self, state: TrainState) -> None:
@@ -114,12 +118,25 @@ class _Live(Callback):
         if now - self._last_progress >= PROGRESS_INTERVAL:
             self._last_progress = now
             self.progress(state.step / self.trainer.settings.steps)
-        if self._drawer is not None and now - self._last_frame >= FRAME_INTERVAL:
+        if self._drawer is not None and now - self._last_frame >= FRAME_INTERVAL and not self._ends_first(state, now):
             with self._wake:
                 if self._pending is None:  # the drawer has taken the last snapshot: give it a new one
                     self._last_frame = now
                     self._pending = self.trainer.snapshot()
                     self._wake.notify()
+
+    def _ends_first(self, state: TrainState, now: float) -> bool:
+        """True if training will likely end before a frame asked for now is drawn.
+
+        Such a frame would be out of date at once, and the final figure would wait for it: the time from the
+        last step to the final figure would be two drawings instead of one. The estimate assumes the steps
+        left take as long as the ones so far, and a drawing slows training down (both threads share the
+        interpreter), hence the margin.
+        """
+        if self._frame_seconds is None or state.step == 0:
+            return False
+        left = (now - self._started) / state.step * (self.trainer.settings.steps - state.step)
+        return left < 1.5 * self._frame_seconds
 
     def _draw_frames(self) -> None:
         while True:
@@ -129,7 +146,9 @@ class _Live(Callback):
                 if self._pending is None:
                     return
                 run = self._pending
+            began = time.perf_counter()
             self.app._show_frame(run)
+            self._frame_seconds = time.perf_counter() - began
             with self._wake:
                 self._pending = None
                 # the next frame waits FRAME_INTERVAL after this one is done: however slow a drawing is, the

@@ -51,6 +51,9 @@ RC = {
     "xtick.labelsize": 9,
     "ytick.labelsize": 9,
     "legend.fontsize": 9,
+    # glyphs rendered without FreeType's hinting: a fifth less drawing time for a widget's figure (measured on
+    # notebook 02's output_loss, 114 -> 90 ms), with text that looks the same at 100 dpi
+    "text.hinting": "no_hinting",
     # a white, borderless legend box, so reference lines passing behind it do not cross the text
     "legend.frameon": True,
     "legend.framealpha": 0.9,

@@ -103,3 +103,20 @@ def test_a_diverged_run_is_drawn_not_reported_as_an_error(name):
         assert "diverged" in shown, f"{name}: nothing on the figure or in the message says the run diverged"
     finally:
         app.close()
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.2, 1.5), (0.03, 2.0), (1e-6, 1.0), (0.5, 0.9)])
+def test_a_log_axis_labels_at_least_three_ticks(low, high):
+    """Decade ticks alone would label one point of a loss between 0.2 and 1.5, which nobody can read."""
+    from vanishing.plots._style import log_y
+
+    fig = new_figure()
+    ax = fig.axes[0]
+    values = np.geomspace(low, high, 50)
+    ax.plot(values)
+    log_y(ax, values)
+    fig.canvas.draw()
+    lo, hi = ax.get_ylim()
+    labels = [tick.get_text() for tick, where in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)
+              if lo <= where <= hi and tick.get_text()]
+    assert len(labels) >= 3, f"values from {low} to {high}: labelled ticks {labels}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import io
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -23,7 +24,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = {
@@ -333,3 +334,35 @@ def clamp_log_limits(ax: Axes, values: np.ndarray, axis: str = "y", *, margin: f
     low = max(low - pad, np.log10(LOG_FLOOR))
     high = min(high + pad, np.log10(LOG_CEILING))
     (ax.set_xlim if axis == "x" else ax.set_ylim)(10.0 ** low, 10.0 ** high)
+
+
+def log_tick_label(value: float, _position: object = None) -> str:
+    """``10⁻³``, ``2·10⁻⁵``, ``0.5``, ``20``: log-axis tick labels in plain unicode (mathtext is slow to lay out)."""
+    if value <= 0 or not math.isfinite(value):
+        return ""
+    k = math.floor(math.log10(value) + 1e-9)
+    mantissa = round(value / 10.0 ** k, 6)
+    if mantissa == 1:
+        return power_of_ten(k)
+    if -2 <= k <= 2:
+        return f"{value:.3g}"
+    return f"{mantissa:g}·{power_of_ten(k)}"
+
+
+def log_y(ax: Axes, values: np.ndarray, *, numticks: int = 5) -> None:
+    """A log y axis fitted to ``values``, with enough labelled ticks to read it.
+
+    Decade ticks when the values span two decades or more; 1-2-5 ticks within two decades (decade ticks alone
+    would label one or two points); a few plain ticks within one. Limits from :func:`clamp_log_limits`, set
+    first: the log scale autoscales at once, which overflows for a diverged run.
+    """
+    clamp_log_limits(ax, values)
+    ax.set_yscale("log")
+    decades = log_decades(values)
+    if decades < 1:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+    else:
+        subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=numticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(log_tick_label))
+    ax.yaxis.set_minor_locator(NullLocator())

@@ -24,10 +24,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..experiments.capstone import DashboardRun
-from ._style import GREY, OKABE_ITO, clamp_log_limits, log_decades, new_figure, power_of_ten, styled
+from ._style import GREY, OKABE_ITO, log_decades, log_y, new_figure, styled
 
 __all__ = ["dashboard"]
 
@@ -47,36 +47,10 @@ def _layer_colours(count: int) -> list[tuple[float, ...]]:
     return [_LAYER_MAP(0.85 * i / max(count - 1, 1)) for i in range(count)]
 
 
-def _log_tick(value: float, _position: object = None) -> str:
-    """``10⁻³``, ``2·10⁻⁵``, ``0.5``, ``20``: log-axis tick labels in plain unicode (mathtext is slow to lay out)."""
-    if value <= 0 or not math.isfinite(value):
-        return ""
-    k = math.floor(math.log10(value) + 1e-9)
-    mantissa = round(value / 10.0 ** k, 6)
-    if mantissa == 1:
-        return power_of_ten(k)
-    if -2 <= k <= 2:
-        return f"{value:.3g}"
-    return f"{mantissa:g}·{power_of_ten(k)}"
-
-
-def _log_y(ax: Axes, values: np.ndarray) -> None:
-    """A log y axis: decade ticks; 1-2-5 ticks within two decades; a few plain ticks within one."""
-    clamp_log_limits(ax, values)  # first: the log scale autoscales at once, which overflows for a diverged run
-    ax.set_yscale("log")
-    decades = log_decades(values)
-    if decades < 1:
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
-    else:
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 2 else (1.0,), numticks=5))
-    ax.yaxis.set_major_formatter(FuncFormatter(_log_tick))
-    ax.yaxis.set_minor_locator(NullLocator())
-
-
 def _scale_y(ax: Axes, values: np.ndarray) -> bool:
     """Log y axis when the positive finite values span a decade or more, linear otherwise; True if log."""
     if log_decades(values) >= 1:
-        _log_y(ax, values)
+        log_y(ax, values)
         return True
     return False
 
@@ -154,7 +128,7 @@ def _per_layer_lines(ax: Axes, run: DashboardRun, values: np.ndarray, *, title: 
         marker = "o" if len(run.grad_steps) == 1 else None  # one recorded step: a line of one point is invisible
         for j, c in enumerate(_layer_colours(len(run.dense_names))):
             ax.plot(run.grad_steps, _positive(values[:, j]), color=c, linewidth=1.1, marker=marker, markersize=3)
-        _log_y(ax, _positive(values))
+        log_y(ax, _positive(values))
         ax.set_ylabel(f"{ylabel} (log scale)")
         return True
     ax.set_ylabel(ylabel)
@@ -243,7 +217,7 @@ def _profile_panel(ax: Axes, run: DashboardRun) -> None:
             label=f"step {run.grad_steps[0]}")
     ax.plot(layers, _positive(g[-1]), color=OKABE_ITO["blue"], marker="o", markersize=4,
             label=f"step {run.grad_steps[-1]}")
-    _log_y(ax, _positive(g[[0, -1]]))
+    log_y(ax, _positive(g[[0, -1]]))
     ax.set_ylabel("‖∂L/∂W‖ (log scale)")
     if d > 12:
         ax.set_xticks(layers[:: math.ceil(d / 10)])

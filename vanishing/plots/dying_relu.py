@@ -12,10 +12,9 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from ..experiments import dying_relu as ex
-from ._style import GREY, OKABE_ITO, clamp_log_limits, colour, log_decades, new_figure, power_of_ten, styled
+from ._style import GREY, OKABE_ITO, colour, log_decades, log_y, new_figure, styled
 
 __all__ = [
     "batchnorm_plot", "born_dead_plot", "dead_layer_plot", "dead_revival_plot", "dead_units_plot", "dying_dashboard",
@@ -27,19 +26,10 @@ NOTEBOOK = "03"
 _ALIVE_MAP = ListedColormap(["#f2f2f2", OKABE_ITO["blue"]])  # dead: light grey, alive: blue
 
 
-def _log_y(ax: object) -> None:
-    """A log y axis labelled at the decades only (minor labels cost drawing time and crowd a small panel)."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: power_of_ten(np.log10(v)) if v > 0 else ""))
-    ax.yaxis.set_minor_locator(NullLocator())
-
-
 def _loss_axis(ax: object, values: np.ndarray) -> str:
     """Log scale for a loss that spans more than a decade, linear otherwise; returns the label suffix."""
     if log_decades(values) > 1:
-        clamp_log_limits(ax, values)  # before the log scale, which autoscales: a diverged loss spans 300 decades
-        _log_y(ax)
+        log_y(ax, values, numticks=6)
         return " (log scale)"
     return ""
 

@@ -10,9 +10,10 @@ JupyterLab server and one browser, one notebook after the other:
    stream); the self-checks' "not attempted yet" verdicts in the learners' notebooks are ordinary outputs;
 4. assert that every widget output was rendered by the widget manager (no "Error displaying widget",
    no "model not found") and that every widget figure (the App's ``Image``) was loaded by the browser;
-5. for every widget with a figure: move a slider one step with the keyboard (or change a dropdown, and
-   press Run when the widget has a Run button) and assert that the figure (the ``<img>``'s ``src``)
-   changes within 2 s; a widget passes when one of its first few controls does that;
+5. assert that each slider's track is at least 80 px wide as laid out (a long label takes its width out
+   of the control's); for every widget with a figure: move a slider one step with the keyboard (or change
+   a dropdown, and press Run when the widget has a Run button) and assert that the figure (the ``<img>``'s
+   ``src``) changes within 2 s; a widget passes when one of its first few controls does that;
 6. keep a screenshot of the notebook's first widget, before and after that change, in a temporary folder
    whose path is printed, for a person to look at.
 
@@ -58,6 +59,7 @@ RUN_ALL_TIMEOUT = 900_000  # ms: all cells of one notebook (nbval allows 600 s f
 RENDER_TIMEOUT = 60_000  # ms: widget views and their images in the page after the run
 FIGURE_CHANGE_TIMEOUT = 2_000  # ms: a widget's figure after a control changes (the course's promise)
 CONTROLS_TRIED = 3  # controls tried per widget before it fails the change check
+MIN_TRACK_PX = 80  # a slider's track narrower than this is hard to drag (a long label once left a bare knob)
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -385,6 +387,12 @@ def test_notebook_runs_in_jupyterlab(notebook: str, lab: str, browser_context, s
         assert not broken, f"{notebook}: widgets not rendered: {broken}"
         assert [view["cell"] for view in views] == expected, \
             f"{notebook}: widget outputs in cells {expected}, rendered views in cells {[v['cell'] for v in views]}"
+
+        tracks = page.locator(".widget-slider").evaluate_all(
+            "(sliders) => sliders.map((s) => [s.querySelector('label')?.innerText ?? '',"
+            " s.querySelector('.noUi-target')?.getBoundingClientRect().width ?? null])")
+        narrow = [(label, width) for label, width in tracks if width is not None and width < MIN_TRACK_PX]
+        assert not narrow, f"{notebook}: slider tracks under {MIN_TRACK_PX} px (label, px): {narrow}"
 
         for number, view_info in enumerate(views):
             if not view_info["images"]:

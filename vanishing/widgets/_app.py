@@ -42,6 +42,18 @@ from ..plots._style import recycling
 
 __all__ = ["App"]
 
+SLIDER_WIDTH_PX = 300
+"""ipywidgets' default width of a slider with its label and readout (the ``--jp-widgets-inline-width``)."""
+
+_SLIDERS = (ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.FloatLogSlider, ipywidgets.IntRangeSlider,
+            ipywidgets.FloatRangeSlider, ipywidgets.SelectionSlider)
+
+
+def _label_px(text: str) -> int:
+    """An estimate of a label's width in JupyterLab's 13 px interface font (7.5 px a character, rounded up)."""
+    return -(-15 * len(text) // 2)
+
+
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, FloatingPointError, OverflowError)
 """Errors that mean "this setting does not work" rather than a bug: shown as a plain message."""
 
@@ -137,6 +149,10 @@ class App:
             if hasattr(control, "continuous_update"):
                 control.continuous_update = False  # compute when a drag ends, not at every pixel
             control.style.description_width = "initial"
+            if isinstance(control, _SLIDERS) and not control.layout.width:
+                # the label takes its own width out of the control's: widen a control with a long label, so
+                # that its track keeps about 130 px next to the readout (a 28-character label left a bare knob)
+                control.layout.width = f"{max(SLIDER_WIDTH_PX, _label_px(control.description) + 200)}px"
             if not control.layout.margin:
                 control.layout.margin = "2px 16px 2px 0px"  # some air between controls sharing a row
 

@@ -332,10 +332,6 @@ class DashboardApp(App):
         return ok
 
 
-def _slider_layout() -> ipywidgets.Layout:
-    return ipywidgets.Layout(width="19em")
-
-
 def gradient_dashboard(**initial_values: Any) -> DashboardApp:
     """Widget: build any network of the course, train it, and watch its gradient health as it trains.
 
@@ -355,33 +351,26 @@ def gradient_dashboard(**initial_values: Any) -> DashboardApp:
     d = DashboardSettings()
     controls: dict[str, ipywidgets.ValueWidget] = {
         "dataset": ipywidgets.Dropdown(options=list(DASHBOARD_DATASETS), value=d.dataset, description="data"),
-        "depth": ipywidgets.IntSlider(value=d.depth, min=1, max=12, description="hidden layers",
-                                      layout=_slider_layout()),
-        "width": ipywidgets.IntSlider(value=d.width, min=4, max=64, step=4, description="units per layer",
-                                      layout=_slider_layout()),
+        "depth": ipywidgets.IntSlider(value=d.depth, min=1, max=12, description="hidden layers"),
+        "width": ipywidgets.IntSlider(value=d.width, min=4, max=64, step=4, description="units per layer"),
         "activation": ipywidgets.Dropdown(options=list(ACTIVATIONS), value=d.activation, description="activation"),
         "init": ipywidgets.Dropdown(options=list(INITIALIZERS), value=d.init, description="init"),
         "scale": ipywidgets.FloatLogSlider(value=d.scale, base=10, min=-2, max=1, step=0.05,
-                                           description="init scale", layout=_slider_layout()),
-        "bias": ipywidgets.FloatSlider(value=d.bias, min=-3.0, max=1.0, step=0.1, description="hidden bias",
-                                       layout=_slider_layout()),
+                                           description="init scale"),
+        "bias": ipywidgets.FloatSlider(value=d.bias, min=-3.0, max=1.0, step=0.1, description="hidden bias"),
         "batchnorm": ipywidgets.Dropdown(options=list(BATCHNORM_POSITIONS), value=d.batchnorm,
                                          description="batchnorm"),
         "optimizer": ipywidgets.Dropdown(options=list(OPTIMIZERS), value=d.optimizer, description="optimizer"),
-        "lr": ipywidgets.FloatLogSlider(value=d.lr, base=10, min=-4, max=1, step=0.1, description="learning rate",
-                                        layout=_slider_layout()),
+        "lr": ipywidgets.FloatLogSlider(value=d.lr, base=10, min=-4, max=1, step=0.1, description="learning rate"),
         "momentum": ipywidgets.FloatSlider(value=d.momentum, min=0.0, max=0.99, step=0.01,
-                                           description="momentum (SGD)", layout=_slider_layout()),
-        "beta1": ipywidgets.FloatSlider(value=d.beta1, min=0.0, max=0.99, step=0.01, description="β1 (Adam)",
-                                        layout=_slider_layout()),
+                                           description="momentum (SGD)"),
+        "beta1": ipywidgets.FloatSlider(value=d.beta1, min=0.0, max=0.99, step=0.01, description="β1 (Adam)"),
         "beta2": ipywidgets.FloatSlider(value=d.beta2, min=0.9, max=0.9999, step=0.0001, readout_format=".4f",
-                                        description="β2 (Adam) / ρ", layout=_slider_layout()),
+                                        description="β2 (Adam) / ρ"),
         "weight_decay": ipywidgets.FloatSlider(value=d.weight_decay, min=0.0, max=0.1, step=0.001,
-                                               readout_format=".3f", description="weight decay",
-                                               layout=_slider_layout()),
+                                               readout_format=".3f", description="weight decay"),
         "batch_size": ipywidgets.Dropdown(options=list(BATCH_SIZES), value=d.batch_size, description="batch size"),
-        "steps": ipywidgets.IntSlider(value=d.steps, min=50, max=1000, step=50, description="steps",
-                                      layout=_slider_layout()),
+        "steps": ipywidgets.IntSlider(value=d.steps, min=50, max=1000, step=50, description="steps"),
         "seed": ipywidgets.IntText(value=d.seed, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return DashboardApp(

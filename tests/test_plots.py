@@ -120,3 +120,12 @@ def test_a_log_axis_labels_at_least_three_ticks(low, high):
     labels = [tick.get_text() for tick, where in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)
               if lo <= where <= hi and tick.get_text()]
     assert len(labels) >= 3, f"values from {low} to {high}: labelled ticks {labels}"
+
+
+def test_log_tick_labels():
+    from vanishing.plots._style import log_tick_label
+
+    assert [log_tick_label(v) for v in (1e-3, 2e-5, 0.5, 20.0, 0.1, 1.0, 0.0, np.inf)] == \
+        ["10⁻³", "2·10⁻⁵", "0.5", "20", "10⁻¹", "1", "", ""]
+    assert [log_tick_label(v, plain_decades=True) for v in (0.1, 1.0, 10.0, 1e-3, 0.2)] == \
+        ["0.1", "1", "10", "10⁻³", "0.2"]

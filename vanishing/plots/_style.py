@@ -336,13 +336,17 @@ def clamp_log_limits(ax: Axes, values: np.ndarray, axis: str = "y", *, margin: f
     (ax.set_xlim if axis == "x" else ax.set_ylim)(10.0 ** low, 10.0 ** high)
 
 
-def log_tick_label(value: float, _position: object = None) -> str:
-    """``10⁻³``, ``2·10⁻⁵``, ``0.5``, ``20``: log-axis tick labels in plain unicode (mathtext is slow to lay out)."""
+def log_tick_label(value: float, _position: object = None, *, plain_decades: bool = False) -> str:
+    """``10⁻³``, ``2·10⁻⁵``, ``0.5``, ``20``: log-axis tick labels in plain unicode (mathtext is slow to lay out).
+
+    Between 0.01 and 999 values other than powers of ten are written plainly; with ``plain_decades`` the
+    powers of ten there too (``0.1``, ``1``, ``10``), so that 1-2-5 ticks read as one series.
+    """
     if value <= 0 or not math.isfinite(value):
         return ""
     k = math.floor(math.log10(value) + 1e-9)
     mantissa = round(value / 10.0 ** k, 6)
-    if mantissa == 1:
+    if mantissa == 1 and not (plain_decades and -2 <= k <= 2):
         return power_of_ten(k)
     if -2 <= k <= 2:
         return f"{value:.3g}"
@@ -364,5 +368,21 @@ def log_y(ax: Axes, values: np.ndarray, *, numticks: int = 5) -> None:
     else:
         subs = (1.0, 2.0, 5.0) if decades < 2 else (1.0,)
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=numticks))
-    ax.yaxis.set_major_formatter(FuncFormatter(log_tick_label))
+    ax.yaxis.set_major_formatter(FuncFormatter(functools.partial(log_tick_label, plain_decades=decades < 2)))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
+def decade_label(value: float, _position: object = None) -> str:
+    """``10⁻³`` for 0.001: a tick label at an exact power of ten, in plain unicode; "" for any other value."""
+    if not value > 0 or not math.isfinite(value):
+        return ""
+    k = math.log10(value)
+    return power_of_ten(k) if abs(k - round(k)) < 1e-9 else ""
+
+
+def decade_log_y(ax: Axes, numticks: int = 6) -> None:
+    """A log10 y axis with decade ticks only (at most ``numticks``), labelled by :func:`decade_label`."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=numticks))
+    ax.yaxis.set_major_formatter(FuncFormatter(decade_label))
     ax.yaxis.set_minor_locator(NullLocator())

@@ -8,10 +8,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from ..experiments.batchnorm import BatchNormRun, BatchSizeRun, BatchStatistics, EvalModeBug, ReluPositionRun
-from ._style import GREY, OKABE_ITO, colour, log_decades, new_figure, power_of_ten, styled
+from ._style import GREY, OKABE_ITO, colour, log_y, new_figure, styled
 
 __all__ = ["batch_noise_plot", "batch_size_plot", "batchnorm_flow_plot", "covariate_shift_plot", "eval_bug_plot",
            "relu_position_plot"]
@@ -22,35 +22,6 @@ _POSITION_COLOURS = {"none": OKABE_ITO["vermillion"], "before": OKABE_ITO["blue"
 _POSITION_LABELS = {"none": "no BatchNorm", "before": "BN before ReLU", "after": "BN after ReLU"}
 SMOOTHING = 10
 """Loss curves show the mean of this many consecutive steps (the raw mini-batch loss is noisy)."""
-
-
-def _decade_label(value: float, _position: object = None) -> str:
-    """``10⁻⁴``: a decade tick in plain unicode (mathtext is slow to lay out); other values unlabelled."""
-    if value <= 0:
-        return ""
-    k = np.log10(value)
-    return power_of_ten(k) if abs(k - round(k)) < 1e-9 else ""
-
-
-def _plain_label(value: float, _position: object = None) -> str:
-    """``0.05``, ``2``, ``5×10⁻⁶``: 1-2-5 ticks of a log axis that spans few decades."""
-    if value <= 0:
-        return ""
-    k = int(np.floor(np.log10(value) + 1e-9))
-    mantissa = round(value / 10.0**k, 6)
-    if -2 <= k <= 2:
-        return f"{value:.{max(0, -k)}f}"
-    return power_of_ten(k) if mantissa == 1 else f"{mantissa:g}×{power_of_ten(k)}"
-
-
-def _log_y(ax: Axes, values: np.ndarray | None = None, numticks: int = 6) -> None:
-    """A log y axis labelled in plain unicode: decades only, or 1-2-5 ticks when ``values`` span under 1.5 decades."""
-    ax.set_yscale("log")
-    narrow = values is not None and 0 < log_decades(values) < 1.5
-    subs = (1.0, 2.0, 5.0) if narrow else (1.0,)
-    ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=numticks if not narrow else 12))
-    ax.yaxis.set_major_formatter(FuncFormatter(_plain_label if narrow else _decade_label))
-    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def _smoothed(loss: np.ndarray, window: int = SMOOTHING) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +91,7 @@ def batchnorm_flow_plot(runs: BatchNormRun | Mapping[str, BatchNormRun]) -> Figu
             norm_ax.plot(layers, shown, linestyle=style, color=c, marker="o", markersize=3)
         steps, smooth = _smoothed(run.loss)
         loss_ax.plot(steps, smooth, color=c, label=label)
-    _log_y(norm_ax, np.concatenate([np.concatenate([r.init_norms, r.late_norms]) for r in runs.values()]))
+    log_y(norm_ax, np.concatenate([np.concatenate([r.init_norms, r.late_norms]) for r in runs.values()]))
     _layer_ticks(norm_ax, depth)
     norm_ax.set_xlabel("Dense layer (1 = next to the input)")
     norm_ax.set_ylabel("‖∂L/∂W‖ (log scale)")
@@ -213,7 +184,9 @@ def batch_noise_plot(stats: BatchStatistics) -> Figure:
     spread_ax.set_xscale("log", base=2)
     spread_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}"))
     spread_ax.xaxis.set_minor_locator(NullLocator())
-    _log_y(spread_ax, np.concatenate([stats.sd_mean / sigma, stats.sd_var / stats.population_var]))
+    log_y(spread_ax, np.concatenate([stats.sd_mean / sigma, stats.theory_sd_mean / sigma,
+                                     stats.sd_var / stats.population_var,
+                                     stats.theory_sd_var / stats.population_var]))
     spread_ax.set_xlabel("batch size B (log scale)")
     spread_ax.set_ylabel("spread over batches (log scale)")
     spread_ax.set_title(f"batch statistics of one unit\n({stats.trials} random batches per size)", fontsize=10)

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import MaxNLocator
 
 from ..experiments import leaky as ex
-from ._style import GREY, OKABE_ITO, new_figure, power_of_ten, styled
+from ._style import GREY, OKABE_ITO, decade_log_y, new_figure, styled
 
 __all__ = [
     "VARIANT_COLOURS", "leaky_derivative_plot", "leaky_explorer_plot", "leaky_revival_plot", "prelu_slopes_plot",
@@ -57,21 +57,6 @@ def _variant_style(label: str) -> dict[str, object]:
 def _check(result: object, kind: type, producer: str) -> None:
     if not isinstance(result, kind):
         raise TypeError(f"expected a {kind.__name__} from {producer}(), got {type(result).__name__}")
-
-
-def _decade(value: float, _position: object = None) -> str:
-    if value <= 0:
-        return ""
-    k = np.log10(value)
-    return power_of_ten(k) if abs(k - round(k)) < 1e-9 else ""
-
-
-def _log_y(ax: Axes, numticks: int = 6) -> None:
-    """A log10 y axis with decade ticks in plain unicode (mathtext labels are slow to lay out)."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=numticks))
-    ax.yaxis.set_major_formatter(FuncFormatter(_decade))
-    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def _band(ax: Axes, x: np.ndarray, median: np.ndarray, low: np.ndarray, high: np.ndarray, label: str,
@@ -120,7 +105,7 @@ def leaky_derivative_plot(result: ex.LeakyDerivativeCheck) -> Figure:
                label=f"finite differences (rel. error {result.error_engine:.0e})")
     right.plot(zn, a * np.exp(zn), color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.3,
                label=f"claim α·e^z (rel. error {result.error_claim:.2f})")
-    _log_y(right)
+    decade_log_y(right)
     right.set_ylim(a * np.exp(zn.min()) / 2, a * 3)
     right.set_xlabel("pre-activation z < 0")
     right.set_ylabel("f′(z) (log scale)")
@@ -279,7 +264,7 @@ def leaky_revival_plot(result: ex.LeakyRevival) -> Figure:
     loss_ax.set_xlabel("training step")
     loss_ax.set_ylabel("loss on all 200 points")
     loss_ax.set_title("loss")
-    _log_y(grad_ax)
+    decade_log_y(grad_ax)
     positive = result.hidden_grad[result.hidden_grad > 0]
     if positive.size:
         # room below the curves for the note about the runs whose gradient is exactly 0

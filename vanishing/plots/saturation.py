@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..activations import make_activation
 from ..experiments.saturation import (
@@ -15,7 +15,7 @@ from ..experiments.saturation import (
     OutputComparison,
     SaturationOnset,
 )
-from ._style import GREY, OKABE_ITO, colour, new_figure, styled
+from ._style import GREY, OKABE_ITO, colour, decade_label, decade_log_y, new_figure, styled
 
 __all__ = ["activation_saturation", "digits_training", "init_histograms", "init_profiles", "layer_statistics",
            "lr_saturation_curves", "output_loss"]
@@ -25,28 +25,6 @@ NOTEBOOK = "02"
 _SATURATED = OKABE_ITO["vermillion"]
 _LOSS_COLOURS = {"mse": OKABE_ITO["vermillion"], "bce": OKABE_ITO["sky"], "bce_logits": OKABE_ITO["blue"]}
 _LOSS_LABELS = {"mse": "MSE on σ(z)", "bce": "cross-entropy on σ(z) ('bce')", "bce_logits": "cross-entropy on z"}
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _decade(value: float, _position: object = None) -> str:
-    """Tick label ``10⁻³`` for 0.001 in plain unicode: matplotlib's default mathtext labels are slow to draw."""
-    if value <= 0:
-        return ""
-    k = np.log10(value)
-    if abs(k - round(k)) > 1e-9:
-        return ""
-    k = round(k)
-    return "1" if k == 0 else "10" if k == 1 else "10" + str(k).translate(_SUPERSCRIPT)
-
-
-def _log_y(ax: Axes, numticks: int = 6) -> None:
-    """A log10 y axis with decade ticks only, labelled in unicode."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(base=10, numticks=numticks))
-    ax.yaxis.set_major_formatter(FuncFormatter(_decade))
-    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def _check_type(name: str, value: object, kind: type, source: str) -> None:
@@ -178,7 +156,7 @@ def init_profiles(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
         grad_ax.set_title(f"{activation}: ‖∂L/∂W‖ per layer")
         std_ax.set_ylim(bottom=0)
         sat_ax.set_ylim(-0.02, 1.02)
-        _log_y(grad_ax)
+        decade_log_y(grad_ax)
         for ax in (std_ax, sat_ax, grad_ax):
             ax.set_xlabel("hidden layer (1 = next to the input)")
         grad_ax.set_ylabel("norm (log scale)")
@@ -225,7 +203,7 @@ def layer_statistics(stats: InitStatistics) -> Figure:
         grad_ax.set_xlim(left, right)
         step = max(1, int(np.ceil((right - left) / 4)))
         grad_ax.set_xticks(np.arange(left, right + 0.5, step))
-        grad_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _decade(10.0**v)))
+        grad_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: decade_label(10.0**v)))
     if not positive.all():
         grad_ax.text(0.5, 0.5, f"{int((~positive).sum())} layer(s) with gradient exactly 0",
                      transform=grad_ax.transAxes, ha="center", color=_SATURATED, fontsize=8)
@@ -271,7 +249,7 @@ def output_loss(comparison: OutputComparison) -> Figure:
         grad_ax.axvspan(z[0], edge, color=_LOSS_COLOURS["bce"], alpha=0.15, linewidth=0)
         grad_ax.text(edge + 0.7, 3e-3, "'bce': ∂L/∂z = 0\n(σ clipped)", fontsize=7.5, color=_LOSS_COLOURS["bce"],
                      va="top")
-    _log_y(grad_ax, numticks=5)
+    decade_log_y(grad_ax, numticks=5)
     bottom = 1e-6
     if runs:
         # reach down to the MSE gradient at the start, so that the point where training begins is on the plot
@@ -292,7 +270,7 @@ def output_loss(comparison: OutputComparison) -> Figure:
         if run.loss_name == "bce":
             style["linestyle"] = "--"
         loss_ax.plot(updates, run.cross_entropy, **style)
-    _log_y(loss_ax, numticks=4)
+    decade_log_y(loss_ax, numticks=4)
     if runs:
         values = np.concatenate([r.cross_entropy for r in runs])
         low, high = float(values.min()), float(values.max())
@@ -344,7 +322,7 @@ def lr_saturation_curves(runs: dict[float, LearningRateRun]) -> Figure:
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("SGD step")
         ax.set_ylabel("fraction saturated")
-    _log_y(loss_ax)
+    decade_log_y(loss_ax)
     loss_ax.set_xlabel("SGD step")
     loss_ax.set_ylabel("training loss, MSE (log scale)")
     loss_ax.set_title("training loss", fontsize=10)

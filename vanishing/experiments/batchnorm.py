@@ -54,7 +54,8 @@ from ..layers import BatchNorm, Dense, Layer, Sequential
 from ..losses import make_loss
 from ..models import BATCHNORM_POSITIONS, dense_layers, mlp
 from ..optim import SGD
-from ..train import Callback, DivergenceError, TrainState, evaluate, fit
+from ..train import Callback, DivergenceError, StopAfter, TrainState, evaluate, fit
+from ._tables import text_table
 from .saturation import digits_split
 
 __all__ = [
@@ -84,11 +85,6 @@ def _seeds(seed: int, count: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(count)]
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
 
 
 # --- 1. what the backward formula implies ---------------------------------------------------------------------------
@@ -303,16 +299,6 @@ def batchnorm_mlp(activation: str, batchnorm: str = "none", *, depth: int = 10, 
     return Sequential(layers)
 
 
-class _StopAfter(Callback):
-    """End training after ``steps`` updates (fit counts in epochs)."""
-
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
-
-    def on_step_end(self, state: TrainState) -> None:
-        if state.step >= self.steps:
-            state.stop = True
-
 
 class _LayerInputs(Callback):
     """Per-unit mean and standard deviation of every hidden-to-hidden Dense layer's input, on a probe batch.
@@ -476,7 +462,7 @@ def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, 
     model = batchnorm_mlp(activation, batchnorm, depth=depth, width=width, noise=noise, rng=weights_rng,
                           noise_rng=noise_rng)
     norms = GradientNorms()
-    callbacks: list[Callback] = [norms, _StopAfter(steps)]
+    callbacks: list[Callback] = [norms, StopAfter(steps)]
     inputs = _LayerInputs(X_train[:probe], probe_every) if probe else None
     if inputs is not None:
         callbacks.append(inputs)
@@ -521,7 +507,7 @@ def batchnorm_table(runs: Mapping[str, BatchNormRun]) -> str:
                      "diverged" if r.diverged else f"{r.test_accuracy:.0%}"])
     header = ["network", "|dW first| / |dW out|, step 1", "late (median)", "loss, first -> last 10 steps",
               "test accuracy"]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 def covariate_shift_table(runs: Mapping[str, BatchNormRun]) -> str:
@@ -536,7 +522,7 @@ def covariate_shift_table(runs: Mapping[str, BatchNormRun]) -> str:
     gap = int(every[1] - every[0]) if every.size > 1 else 0
     header = ["network", f"input-mean change per {gap} steps (median)", "loss, first -> last 10 steps",
               "test accuracy"]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 # --- 4. before or after the ReLU --------------------------------------------------------------------------------------
@@ -634,7 +620,7 @@ def relu_batchnorm_positions(positions: Sequence[str] = BATCHNORM_POSITIONS, *, 
         diverged = False
         try:
             history = fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, epochs=epochs,
-                          batch_size=batch_size, rng=order_rng, callbacks=[dead, _StopAfter(steps)])
+                          batch_size=batch_size, rng=order_rng, callbacks=[dead, StopAfter(steps)])
         except DivergenceError as error:
             history, diverged = error.history, True
         accuracy = math.nan if diverged else evaluate(model, "softmax_ce", X_test, y_test).accuracy
@@ -658,7 +644,7 @@ def relu_position_table(runs: Mapping[str, ReluPositionRun]) -> str:
                      "diverged" if r.diverged else f"{r.test_accuracy:.0%}"])
     header = ["batchnorm", "dead units per layer, start", "end", "outputs at 0", "loss, first -> last 10 steps",
               "test accuracy"]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 # --- 5. batch size ----------------------------------------------------------------------------------------------------
@@ -778,7 +764,7 @@ def batch_statistics_table(stats: BatchStatistics) -> str:
     typical, extreme = stats.example_xhat_population
     header = ["batch", "sd(batch mean) / σ", "theory", "sd(batch var) / σ²", "theory",
               f"x̂ of a typical image ({typical:.2f}), 10-90 %", f"of the extreme one ({extreme:.2f})"]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 def train_mode_pass(model: Sequential, X: np.ndarray, y: np.ndarray, batch_size: int, *,
@@ -898,7 +884,7 @@ def _trained_bn_net(batch_size: int, steps: int, lr: float, depth: int, width: i
     model = batchnorm_mlp("relu", "before", depth=depth, width=width, rng=weights_rng)
     epochs = math.ceil(steps * batch_size / len(X_train)) + 1
     history = fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, epochs=epochs, batch_size=batch_size,
-                  rng=order_rng, callbacks=[_StopAfter(steps)])
+                  rng=order_rng, callbacks=[StopAfter(steps)])
     return model, history.steps
 
 
@@ -934,7 +920,7 @@ def batch_size_table(runs: Sequence[BatchSizeRun]) -> str:
     rows = [[f"{r.batch_size}", f"{r.eval_accuracy:.1%}", f"{r.train_mode_accuracy:.1%}", f"{r.gap:+.1%}",
              f"{r.eval_loss:.2f}", f"{r.train_mode_loss:.2f}"] for r in runs]
     header = ["batch size", "test acc, eval mode", "train mode", "gap", "test loss, eval mode", "train mode"]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 @dataclass(frozen=True)
@@ -1091,4 +1077,4 @@ def eval_mode_table(bug: EvalModeBug) -> str:
     rows = [[f"{b}", f"{e:.1%}", f"{t:.1%}"] for b, e, t in
             zip(bug.batch_sizes, bug.eval_batched_accuracy, bug.train_mode_accuracy, strict=True)]
     rows.append([f"{bug.sorted_batch_size}, sorted by label", "-", f"{bug.sorted_accuracy:.1%}"])
-    return _table(["eval batch size", "model.eval()", "training mode (bug)"], rows)
+    return text_table(["eval batch size", "model.eval()", "training mode (bug)"], rows)

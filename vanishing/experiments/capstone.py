@@ -60,6 +60,7 @@ from ..init import INITIALIZERS
 from ..models import BATCHNORM_POSITIONS, mlp
 from ..optim import OPTIMIZERS, Optimizer, make_optimizer
 from ..train import Callback, DivergenceError, TrainState, _batches, evaluate, fit
+from ._tables import text_table
 
 __all__ = [
     "CAUSES", "DASHBOARD_DATASETS", "DashboardRun", "DashboardSettings", "DashboardTrainer", "FIX_ACCURACY",
@@ -656,10 +657,6 @@ def _percent(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.0%}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-                     for row in [header, *rows])
 
 
 def symptom_table(runs: Mapping[str, DashboardRun]) -> str:
@@ -677,7 +674,7 @@ def symptom_table(runs: Mapping[str, DashboardRun]) -> str:
             f"{_g(s.update_ratio_first, 1)}, {_g(s.update_ratio_last, 1)}",
             "-" if s.diverged_at is None else f"step {s.diverged_at}",
         ])
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 # --- scenarios from the earlier notebooks, and the mysteries ---------------------------------------------------------

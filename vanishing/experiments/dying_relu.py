@@ -48,7 +48,7 @@ from ..layers import Dense, Layer, Sequential
 from ..losses import make_loss
 from ..models import dense_layers, mlp
 from ..optim import SGD, Adam, RMSProp
-from ..train import Callback, DivergenceError, TrainState, accuracy, fit
+from ..train import Callback, DivergenceError, StopAfter, TrainState, accuracy, fit
 
 __all__ = [
     "OPTIMIZER_CHOICES", "REVIVAL_QUESTIONS", "REVIVAL_SCENARIOS", "BatchNormDead", "BornDead", "DeadLayer",
@@ -1009,7 +1009,7 @@ def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
         try:
             history = fit(model, "bce_logits", opt, X, y, epochs=epochs, batch_size=batch_size, rng=rng,
-                          callbacks=[recorder, _StopAfter(steps)])
+                          callbacks=[recorder, StopAfter(steps)])
             losses = history.loss
         except DivergenceError as error:
             diverged = error.step
@@ -1022,16 +1022,6 @@ def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight
                     dead_per_layer=recorder.history, alive=alive, loss=np.array(losses), diverged=diverged,
                     accuracy=acc)
 
-
-class _StopAfter(Callback):
-    """Ends training after a given number of updates."""
-
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
-
-    def on_step_end(self, state: TrainState) -> None:
-        if state.step >= self.steps:
-            state.stop = True
 
 
 def dying_grid(lrs: Sequence[float] = (0.03, 0.3, 1.0, 3.0), biases: Sequence[float] = (0.0, -0.3, 0.1),
@@ -1190,7 +1180,7 @@ def batchnorm_dead(lrs: Sequence[float] = (0.5, 5.0), *, steps: int = 100, batch
         rng = np.random.default_rng(seed + 1)
         epochs = -(-steps // -(-len(X) // batch_size))
         history = fit(model, setup.loss, SGD(model, lr=lr), X, y, epochs=epochs, batch_size=batch_size, rng=rng,
-                      callbacks=[in_train, in_eval, _StopAfter(steps)])
+                      callbacks=[in_train, in_eval, StopAfter(steps)])
         train_rows.append(in_train.history[:, 0])
         eval_rows.append(in_eval.history[:, 0])
         recorded_steps = np.array(in_train.steps)

@@ -48,6 +48,7 @@ from ..losses import make_loss
 from ..models import mlp
 from ..optim import SGD, make_optimizer
 from ..train import DivergenceError, evaluate, fit
+from ._tables import text_table
 
 __all__ = [
     "ACTIVATION_INITS", "BIAS_SHIFT_ACTIVATIONS", "INIT_RULES", "SIDE_ACTIVATIONS", "ZIGZAG_MODES",
@@ -90,11 +91,6 @@ def _build(activation: str, alpha: float = 1.0) -> Activation:
     return make_activation(activation)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
 
 
 # --- ELU's derivative from its output -------------------------------------------------------------------------------
@@ -179,7 +175,7 @@ def elu_derivative_table(forms: EluDerivativeForms) -> str:
             shown = f"{out:.{digits - 1}e}"
         rows.append([f"{z:g}", f"{exact:.3e}", shown, f"{bound:.1e}", "yes" if rel <= bound else "NO"])
     header = ["z", "alpha*e^z (exact)", "f(z)+alpha (backward)", "bound eps*e^-z", "relative difference within it"]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 @dataclass(frozen=True)
@@ -299,7 +295,7 @@ def saturation_table(sides: list[SaturationSide]) -> str:
     probe = sides[0].probe
     header = ["unit", *[f"f'({z:g})" for z in probe], "output range", "saturates (f' -> 0)"]
     rows = [[s.activation, *[f"{d:.2g}" for d in s.derivative], s.output_range, s.sides] for s in sides]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 # --- mean and spread of f(z) for Gaussian z -------------------------------------------------------------------------
@@ -372,7 +368,7 @@ def moments_table(moments: GaussianMoments) -> str:
     header = ["unit", *[f"z ~ N(0, {s:g}^2): mean (sd)" for s in moments.spreads]]
     rows = [[name, *[f"{m:+.3f} ({d:.3f})" for m, d in zip(moments.mean[i], moments.std[i], strict=True)]]
             for i, name in enumerate(moments.activations)]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 # --- bias shift: per-layer means of a deep MLP ----------------------------------------------------------------------
@@ -501,7 +497,7 @@ def bias_shift_table(comparison: Mapping[str, BiasShiftLayers], layers: Sequence
                 raise ValueError(f"layers contains {k}; allowed: 1..{r.depth}")
             cells.append(f"{r.mean[k - 1]:+.2f} ({r.std[k - 1]:.2f})")
         rows.append([name, r.init, *cells, f"{r.mean_over_std.mean():+.2f}", f"{r.negative_units.mean():.0%}"])
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 # --- the zig-zag toy ------------------------------------------------------------------------------------------------
@@ -778,7 +774,7 @@ def zigzag_table(*comparisons: ZigZagComparison) -> str:
         rows.append([label, f"{first.mean_input[i]:+.2f}", f"{np.median(first.condition[i]):.2f}", same_text,
                      *[f"{np.median(c.steps[i]):.0f}" + ("" if c.reached[i].all() else " (some never)")
                        for c in comparisons]])
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 @dataclass(frozen=True)
@@ -853,7 +849,7 @@ def width_table(result: WidthConditioning) -> str:
     rows = [[label, *[f"{c:.1f} / {s if s > 0 else 'never'}" for c, s in
                       zip(result.condition[i], result.steps[i], strict=True)]]
             for i, label in enumerate(result.labels)]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 # --- the same-sign rule in a real layer -----------------------------------------------------------------------------
@@ -1081,7 +1077,7 @@ def timing_table(layers: ActivationTiming, steps: StepTiming | None = None, refe
         if steps is not None:
             row += [f"{steps.step[steps.names.index(name)] * 1e6:.0f}", f"{steps.ratio(name, reference):.2f}"]
         rows.append(row)
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 # --- training the four activations on one task ----------------------------------------------------------------------
@@ -1214,7 +1210,7 @@ def training_table(result: ActivationTraining) -> str:
         rows.append([name, cell(final, ".2f"), cell(result.test_loss[i], ".2f"), cell(result.test_accuracy[i], ".0%"),
                      f"{np.nanmean(start):+.2f} -> {end_text}",
                      f"{int(result.diverged[i].sum())} of {len(result.seeds)}"])
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 # --- the widget's computation ---------------------------------------------------------------------------------------

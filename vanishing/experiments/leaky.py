@@ -53,7 +53,7 @@ from ..layers import Dense, Sequential
 from ..losses import make_loss
 from ..models import dense_layers, mlp
 from ..optim import SGD
-from ..train import Callback, DivergenceError, TrainState, fit
+from ..train import Callback, DivergenceError, StopAfter, TrainState, fit
 
 __all__ = [
     "LEAKY_COMPARISON", "LEAKY_VARIANTS", "LeakyDerivativeCheck", "LeakyExploration", "LeakyMean", "LeakyRevival",
@@ -613,7 +613,7 @@ def revive_dead_network(alphas: Sequence[float] = (0.01, 0.2), *, steps: int = 3
     for label, alpha, model in runs:
         probe = _WholeDataProbe(X, y, every)
         fit(model, "bce_logits", SGD(model, lr=lr, momentum=0.9), X, y, epochs=epochs, batch_size=batch,
-            rng=np.random.default_rng(seed + 1), callbacks=[probe, _StopAfter(steps)])
+            rng=np.random.default_rng(seed + 1), callbacks=[probe, StopAfter(steps)])
         labels.append(label)
         slopes.append(alpha)
         losses.append(probe.losses)
@@ -622,23 +622,13 @@ def revive_dead_network(alphas: Sequence[float] = (0.01, 0.2), *, steps: int = 3
         alive.append(probe.alive)
     linear = Sequential([Dense(X.shape[1], y.shape[1], rng=np.random.default_rng(seed))])
     fit(linear, "bce_logits", SGD(linear, lr=lr, momentum=0.9), X, y, epochs=2 * epochs, batch_size=batch,
-        rng=np.random.default_rng(seed + 1), callbacks=[_StopAfter(2 * steps)])
+        rng=np.random.default_rng(seed + 1), callbacks=[StopAfter(2 * steps)])
     linear.eval()
     return LeakyRevival(labels=labels, alphas=slopes, record_steps=np.array(probe.steps), loss=np.array(losses),
                         hidden_grad=np.array(grads), hidden_bias_grad=np.array(bias_grads), alive=np.array(alive),
                         max_z=float(z0.max()), linear_loss=make_loss("bce_logits").forward(linear.forward(X), y),
                         prior_loss=_bernoulli_entropy(float(y.mean())), steps=steps, lr=lr)
 
-
-class _StopAfter(Callback):
-    """Ends training after a given number of steps."""
-
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
-
-    def on_step_end(self, state: TrainState) -> None:
-        if state.step >= self.steps:
-            state.stop = True
 
 
 # --- 5. deep networks from a bad start -----------------------------------------------------------------------------
@@ -770,7 +760,7 @@ def _run_variant(activation: str, options: dict[str, float], seed: int, depth: i
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             fit(model, "bce_logits", SGD(model, lr=lr, momentum=0.9), X, y, epochs=epochs, batch_size=batch,
-                rng=np.random.default_rng(seed + 10_000), callbacks=[probe, _StopAfter(steps)])
+                rng=np.random.default_rng(seed + 10_000), callbacks=[probe, StopAfter(steps)])
         except DivergenceError:
             diverged = True
         if probe.steps[-1] != steps and not diverged:

@@ -42,6 +42,7 @@ from ..losses import make_loss
 from ..models import dense_layers, mlp
 from ..optim import SGD, Adam, Optimizer, RMSProp, make_optimizer
 from ..train import fit
+from ._tables import text_table
 from .dying_relu import kill_units
 
 __all__ = [
@@ -492,7 +493,7 @@ def plateau_table(result: PlateauProgress) -> str:
     rows = [[OPTIMIZER_LABELS[m], *[f"{p:.3f} ± {s:.3f}" for p, s in zip(result.progress[m], result.spread[m],
                                                                      strict=True)]]
             for m in result.progress]
-    return _table(["noise σ =", *[f"{n:g}" for n in result.noises]], rows)
+    return text_table(["noise σ =", *[f"{n:g}" for n in result.noises]], rows)
 
 
 ROSENBROCK_BUDGET = 500
@@ -525,8 +526,8 @@ def optimizer_table(comparison: OptimizerComparison, level: float = 1e-6) -> str
         rows.append([OPTIMIZER_LABELS[run.method], f"{run.settings['lr']:g}", end,
                      str(settled) if settled >= 0 else f"not in {run.steps}", f"{run.reversal_fraction(20):.0%}",
                      f"{run.path_length / straight:.1f}"])
-    return _table(["method", "lr", "f - f_min at the end", f"below {level:g} from step", "reversals (steps 1-20)",
-                   "path length / straight line"], rows)
+    return text_table(["method", "lr", "f - f_min at the end", f"below {level:g} from step",
+                       "reversals (steps 1-20)", "path length / straight line"], rows)
 
 
 def minimum_distance_table(comparison: OptimizerComparison) -> str:
@@ -539,7 +540,7 @@ def minimum_distance_table(comparison: OptimizerComparison) -> str:
         else:
             rows.append([OPTIMIZER_LABELS[run.method], f"{run.settings['lr']:g}", f"{run.distance_to_minimum():.3g}",
                          f"{run.gap[-1]:.2g}"])
-    return _table(["method", "lr", f"distance to the minimum after {comparison.steps} steps", "f - f_min"], rows)
+    return text_table(["method", "lr", f"distance to the minimum after {comparison.steps} steps", "f - f_min"], rows)
 
 
 def saddle_table(comparisons: Mapping[str, OptimizerComparison], level: float = -1.0) -> str:
@@ -554,7 +555,7 @@ def saddle_table(comparisons: Mapping[str, OptimizerComparison], level: float = 
                 x, y = run.final
                 outcome = f"stuck: ended at x = {x:.1e}, y = {y:.1e}, f = {run.values[-1]:.1e}"
             rows.append([scenario, OPTIMIZER_LABELS[run.method], outcome])
-    return _table(["start", "method", f"after at most {next(iter(comparisons.values())).steps} steps"], rows)
+    return text_table(["start", "method", f"after at most {next(iter(comparisons.values())).steps} steps"], rows)
 
 
 # --- the size of a step ---------------------------------------------------------------------------------------------
@@ -609,7 +610,7 @@ def step_size_table(result: StepSizes, show: Sequence[float] = (1e-10, 1e-8, 1e-
     """Step ``steps`` per unit lr for a few gradient sizes, one row per method."""
     cols = [int(np.argmin(np.abs(np.log10(result.scales) - np.log10(s)))) for s in show]
     rows = [[OPTIMIZER_LABELS[m], *[f"{result.last[m][c]:.3g}" for c in cols]] for m in result.last]
-    return _table(["|g| =", *[f"{result.scales[c]:.0e}" for c in cols]], rows)
+    return text_table(["|g| =", *[f"{result.scales[c]:.0e}" for c in cols]], rows)
 
 
 # --- Adam's bias correction ----------------------------------------------------------------------------------------
@@ -667,7 +668,7 @@ def bias_correction_table(result: BiasCorrection, show: Sequence[int] = (1, 2, 5
         for name, sizes in (("with", result.corrected[pair]), ("without", result.uncorrected[pair])):
             rows.append([f"β₁={b1:g}, β₂={b2:g}", name, *[f"{sizes[t - 1]:.3f}" for t in show]])
         rows.append(["", "predicted", *[f"{result.factor[pair][t - 1]:.3f}" for t in show]])
-    return _table(["Adam", "correction", *[f"t={t}" for t in show]], rows)
+    return text_table(["Adam", "correction", *[f"t={t}" for t in show]], rows)
 
 
 def adam_reference_step(w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
@@ -758,7 +759,7 @@ def decay_table(result: DecayComparison) -> str:
     rows = [[label, *[f"{round(float(w), 3) + 0.0:.3f}" for w in final]] for label, final in result.final.items()]
     any_label = next(iter(result.expected))
     rows.append(["(1 - lr·λ)^T", *[f"{result.expected[any_label]:.3f}"] * len(result.scales)])
-    return _table(["weight after decay, |data gradient| =", *[f"{s:g}" for s in result.scales]], rows)
+    return text_table(["weight after decay, |data gradient| =", *[f"{s:g}" for s in result.scales]], rows)
 
 
 # --- deep nets: the update-to-data ratio per layer ------------------------------------------------------------------
@@ -845,7 +846,7 @@ def update_ratio_table(result: LayerUpdates, layers: Sequence[int] = (1, 4, 8, 1
     rows = [[label, *[f"{result.ratio[label][k - 1]:.0e}" for k in layers]] for label in result.labels]
     first = result.labels[0]
     rows.append([f"RMS gradient entry ({first})", *[f"{result.grad_rms[first][k - 1]:.0e}" for k in layers]])
-    return _table(["median |ΔW|/|W| per step, Dense layer", *[str(k) for k in layers]], rows)
+    return text_table(["median |ΔW|/|W| per step, Dense layer", *[str(k) for k in layers]], rows)
 
 
 # --- a dead ReLU unit -----------------------------------------------------------------------------------------------
@@ -1001,15 +1002,10 @@ def dead_unit_table(runs: Mapping[str, DeadUnitRun]) -> str:
         rows.append([run.label, "yes" if run.gradients_zero else "no", "yes" if run.unchanged else "no", first,
                      ratio, str(run.revived_at) if run.revived_at > 0 else "no"])
     steps = len(next(iter(runs.values())).params) - 1
-    return _table(["setting", "grads 0 while dead", "unchanged", "1st step / lr (W1 W2 b)", f"after {steps} / at death",
-                   "revived"], rows)
+    return text_table(["setting", "grads 0 while dead", "unchanged", "1st step / lr (W1 W2 b)",
+                       f"after {steps} / at death", "revived"], rows)
 
 
 # --- text tables -----------------------------------------------------------------------------------------------------
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
 

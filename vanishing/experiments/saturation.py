@@ -46,6 +46,7 @@ from ..losses import make_loss
 from ..models import mlp
 from ..optim import SGD
 from ..train import Callback, DivergenceError, fit
+from ._tables import text_table
 
 __all__ = [
     "DerivativeZeros", "DigitsRun", "InitStatistics", "LearningRateRun", "OutputComparison", "OutputGradients",
@@ -979,18 +980,13 @@ def output_loss_comparison(losses: tuple[str, ...] = OUTPUT_LOSSES, *, z_start: 
 
 # --- tables: the numbers the notebook prints, rounded so that BLAS differences cannot change them -------------------
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
 
 
 def onset_table(onsets: dict[str, SaturationOnset]) -> str:
     """The saturation onsets of :func:`saturation_onsets` as a text table."""
     rows = [[o.activation, o.rule, f"|z| > {o.z_onset:.3f}", f"{o.derivative_at_onset:.4f}", f"{o.derivative_max:g}",
              f"{o.fraction_of_max:.1%}"] for o in onsets.values()]
-    return _table(["unit", "saturated when", "that is", "f' there", "max f'", "f' / max f'"], rows)
+    return text_table(["unit", "saturated when", "that is", "f' there", "max f'", "f' / max f'"], rows)
 
 
 def zeros_table(results: list[DerivativeZeros]) -> str:
@@ -1003,7 +999,7 @@ def zeros_table(results: list[DerivativeZeros]) -> str:
         rows.append([r.activation, r.dtype, *[f"{d:.2g}" for d in np.asarray(r.probe_backward, dtype=np.float64)],
                      f"{r.z_positive:.4g}", f"{r.z_negative:.4g}", f"{r.derivative_zero:.4g}",
                      f"|z| > {r.underflow_z:.4g}"])
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 def init_table(comparison: dict[tuple[str, str], InitStatistics]) -> str:
@@ -1021,7 +1017,7 @@ def init_table(comparison: dict[tuple[str, str], InitStatistics]) -> str:
                      f"{s.saturated.mean():.0%}", f"{factor:.2g}", f"{s.gradient_ratio:.2g}"])
     header = ["unit", "init", "fan_in*Var[W]", "std layer 1 -> 10", "saturated", "backward factor",
               "grad norm 1st/last"]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 def lr_table(runs: dict[float, LearningRateRun]) -> str:
@@ -1031,7 +1027,7 @@ def lr_table(runs: dict[float, LearningRateRun]) -> str:
         rows.append([f"{lr:g}", f"{r.hidden_saturated[0].mean():.0%}", f"{r.hidden_saturated[-1].mean():.0%}",
                      f"{r.output_saturated[-1]:.0%}", f"{r.test_accuracy:.0%}", "yes" if r.diverged else "no"])
     header = ["lr", "hidden saturated at start", "at end", "outputs saturated at end", "test accuracy", "diverged"]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 def digits_table(grid: dict[tuple[float, float], DigitsRun]) -> str:
@@ -1047,7 +1043,7 @@ def digits_table(grid: dict[tuple[float, float], DigitsRun]) -> str:
     when = " ".join(f"{e:g}" for e in seen)
     header = ["init", "lr", f"test accuracy after {when} epochs", "hidden saturated", "outputs saturated",
               "saturated, wrong side"]
-    return _table(header, rows)
+    return text_table(header, rows)
 
 
 def output_table(comparison: OutputComparison) -> str:
@@ -1058,4 +1054,4 @@ def output_table(comparison: OutputComparison) -> str:
         rows.append([r.loss_name, f"{r.p_positive[0]:.2g}", f"{r.p_positive[-1]:.2g}", learned,
                      f"{r.final_accuracy:.0%}"])
     header = ["loss", "mean σ(z), target 1, start", "after training", "updates to 95% correct", "final accuracy"]
-    return _table(header, rows)
+    return text_table(header, rows)

@@ -229,6 +229,25 @@ def _same(a: Any, b: Any) -> bool:
 # the two building blocks
 
 
+def call_learner(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None = None, *, name: str,
+                 todo: str, hint: str | None, where: str) -> tuple[Any, CheckResult | None]:
+    """Call a learner's function: ``(its value, None)``, or ``(None, the verdict)`` when there is no value.
+
+    The verdict says "not attempted yet" (with ``todo``) when the function raises NotImplementedError or
+    returns None, and reports any other exception as the learner's bug, followed by ``where`` (which input).
+    """
+    try:
+        got = fn(*args, **(kwargs or {}))
+    except NotImplementedError:
+        return None, CheckResult(None, name, f"not attempted yet: {todo}")
+    except Exception as error:  # noqa: BLE001 - a learner's bug is reported, not raised
+        return None, CheckResult(False, name, f"your function raised {type(error).__name__}: {error} {where}",
+                                 hint=hint)
+    if got is None:
+        return None, CheckResult(None, name, f"not attempted yet (your function returned None): {todo}")
+    return got, None
+
+
 def check_function(fn: Any, reference: Callable[..., Any], inputs: Iterable[Any], *, rtol: float = 1e-6,
                    atol: float = 1e-12, name: str | None = None, hint: str | None = None,
                    todo: str | None = None, check_dtype: bool = True, inplace_ok: bool = False) -> CheckResult:
@@ -274,15 +293,10 @@ def check_function(fn: Any, reference: Callable[..., Any], inputs: Iterable[Any]
         args, kwargs = (test.args, test.kwargs) if isinstance(test, Args) else ((test,), {})
         shown = _describe_input(reference, args, kwargs)
         learner_args, learner_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
-        try:
-            got = fn(*learner_args, **learner_kwargs)
-        except NotImplementedError:
-            return CheckResult(None, name, f"not attempted yet: {todo}")
-        except Exception as error:  # noqa: BLE001 - a learner's bug is reported, not raised
-            return CheckResult(False, name, f"your function raised {type(error).__name__}: {error} for input {shown}",
-                               hint=hint)
-        if got is None:
-            return CheckResult(None, name, f"not attempted yet (your function returned None): {todo}")
+        got, verdict = call_learner(fn, learner_args, learner_kwargs, name=name, todo=todo, hint=hint,
+                                    where=f"for input {shown}")
+        if verdict is not None:
+            return verdict
         if not inplace_ok and not (_same(learner_args, args) and _same(learner_kwargs, kwargs)):
             return CheckResult(False, name, f"your function changed its input in place for input {shown}",
                                hint="compute a new array (e.g. np.where(...)) instead of assigning into the input")

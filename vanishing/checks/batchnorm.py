@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import Args, CheckResult, _fmt, _kind, check_function, is_placeholder
+from ._core import Args, CheckResult, _fmt, _kind, call_learner, check_function, is_placeholder
 
 NOTEBOOK = "06"
 __all__ = ["check_batchnorm_backward", "check_batchnorm_eval", "check_batchnorm_eval_prediction"]
@@ -84,15 +84,10 @@ def check_batchnorm_backward(fn: Any) -> CheckResult:
                           (bn.backward(dout), bn.grads["gamma"].copy(), bn.grads["beta"].copy()), strict=True))
         args = (dout.copy(), x_hat.copy(), inv_std.copy(), gamma.copy())
         given = copy.deepcopy(args)
-        try:
-            result = fn(*given)
-        except NotImplementedError:
-            return CheckResult(None, name, f"not attempted yet: {_BACKWARD_TODO}")
-        except Exception as error:  # noqa: BLE001 - a learner's bug is reported, not raised
-            return CheckResult(False, name, f"your function raised {type(error).__name__}: {error} "
-                                            f"(batch: {description})", hint=_BACKWARD_HINT)
-        if result is None:
-            return CheckResult(None, name, f"not attempted yet (your function returned None): {_BACKWARD_TODO}")
+        result, verdict = call_learner(fn, tuple(given), name=name, todo=_BACKWARD_TODO, hint=_BACKWARD_HINT,
+                                       where=f"(batch: {description})")
+        if verdict is not None:
+            return verdict
         if any(not np.array_equal(a, b) for a, b in zip(given, args, strict=True)):
             return CheckResult(False, name, f"your function changed one of its inputs in place ({description})",
                                hint="compute new arrays instead of assigning into dout, x_hat, inv_std or gamma")

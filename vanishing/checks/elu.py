@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import Args, CheckResult, _difference, _kind, check_function, is_placeholder
+from ._core import Args, CheckResult, _difference, _kind, call_learner, check_function, is_placeholder
 
 NOTEBOOK = "05"
 __all__ = ["check_elu_grad_from_output", "check_hidden_means"]
@@ -108,15 +108,10 @@ def check_hidden_means(fn: Any) -> CheckResult:
         model, X = bias_shift_setup(activation)
         expected = _hidden_means(model, X)
         where = f"the {activation} network of vn.experiments.bias_shift_setup({activation!r})"
-        try:
-            got = fn(copy.deepcopy(model), X.copy())
-        except NotImplementedError:
-            return CheckResult(None, name, f"not attempted yet: {todo}")
-        except Exception as error:  # noqa: BLE001 - a learner's bug is reported, not raised
-            return CheckResult(False, name, f"your function raised {type(error).__name__}: {error} on {where}",
-                               hint=hint)
-        if got is None:
-            return CheckResult(None, name, f"not attempted yet (your function returned None): {todo}")
+        got, verdict = call_learner(fn, (copy.deepcopy(model), X.copy()), name=name, todo=todo, hint=hint,
+                                    where=f"on {where}")
+        if verdict is not None:
+            return verdict
         try:
             got_arr = np.asarray(got, dtype=np.float64)
         except (TypeError, ValueError):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import CheckResult, _fmt, _kind, is_placeholder
+from ._core import CheckResult, _fmt, _kind, call_learner, is_placeholder
 
 NOTEBOOK = "07"
 __all__ = ["check_adam_step", "check_rosenbrock_settings"]
@@ -108,16 +108,11 @@ def check_adam_step(fn: Any) -> CheckResult:
         where = f"lr={lr:g}, beta1={beta1:g}, beta2={beta2:g}, eps={eps:g}"
         for t, g in enumerate(gradients, start=1):
             before = (w.copy(), g.copy(), m.copy(), v.copy())
-            try:
-                with np.errstate(all="ignore"):
-                    out = fn(w.copy(), g.copy(), m.copy(), v.copy(), t, lr, beta1, beta2, eps)
-            except NotImplementedError:
-                return CheckResult(None, name, f"not attempted yet: {todo}")
-            except Exception as error:  # noqa: BLE001 - a learner's bug is reported, not raised
-                return CheckResult(False, name, f"your function raised {type(error).__name__}: {error} at step t={t} "
-                                                f"({where})", hint=hint)
-            if out is None:
-                return CheckResult(None, name, f"not attempted yet (your function returned None): {todo}")
+            with np.errstate(all="ignore"):
+                out, verdict = call_learner(fn, (w.copy(), g.copy(), m.copy(), v.copy(), t, lr, beta1, beta2, eps),
+                                            name=name, todo=todo, hint=hint, where=f"at step t={t} ({where})")
+            if verdict is not None:
+                return verdict
             if not isinstance(out, (tuple, list)) or len(out) != 3:
                 return CheckResult(False, name, f"your function returned {_kind(out)}; expected a tuple (w, m, v)",
                                    hint="end with: return w, m, v")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import Sigmoid
-from ._core import CheckResult, _difference, _kind, check_function, check_value, is_placeholder
+from ._core import CheckResult, _difference, _kind, call_learner, check_function, check_value, is_placeholder
 
 NOTEBOOK = "01"
 __all__ = ['check_sigmoid_prime', 'check_sigmoid_prime_max', 'check_underflow_depth', 'check_gradient_ratio']
@@ -150,15 +150,10 @@ def check_gradient_ratio(fn: Any, prediction: Any = None) -> CheckResult:
         setup = gradient_ratio_setup(depth)
         expected = _first_last_ratio(*copy.deepcopy((setup.model, setup.loss, setup.X, setup.y)))
         where = f"the sigmoid MLP with {depth} hidden layers (vn.experiments.gradient_ratio_setup({depth}))"
-        try:
-            got = fn(setup.model, setup.loss, setup.X, setup.y)
-        except NotImplementedError:
-            return CheckResult(None, name, f"not attempted yet: {todo}")
-        except Exception as error:  # noqa: BLE001 - a learner's bug is reported, not raised
-            return CheckResult(False, name, f"your function raised {type(error).__name__}: {error} on {where}",
-                               hint=hint)
-        if got is None:
-            return CheckResult(None, name, f"not attempted yet (your function returned None): {todo}")
+        got, verdict = call_learner(fn, (setup.model, setup.loss, setup.X, setup.y), name=name, todo=todo, hint=hint,
+                                    where=f"on {where}")
+        if verdict is not None:
+            return verdict
         problem = _difference(got, expected, rtol=1e-6, atol=0.0, check_dtype=False)
         if problem:
             return CheckResult(False, name, f"on {where}, your function {problem}", hint=hint)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -201,14 +206,64 @@ def test_readme_course_map_covers_every_notebook(repo_root):
         assert path.name[:2] in rows, f"{path.name} is not in README.md's course map"
 
 
-def test_readme_quick_start_is_two_commands(repo_root):
+def quick_start_commands(repo_root: Path) -> list[str]:
     readme = (repo_root / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
-    commands = [line for block in blocks for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    return [line for block in blocks for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_readme_quick_start_is_two_commands(repo_root):
+    commands = quick_start_commands(repo_root)
     assert len(commands) == 2, commands
-    assert "jupyter lab notebooks/00_start_here.ipynb" in commands[0] and ".venv" in commands[0]
+    setup, _, open_lab = commands[0].rpartition(" && ")
+    assert setup == "python3 -m venv .venv && .venv/bin/python -m pip install -e .", setup
+    assert open_lab.startswith(".venv/bin/jupyter lab ") and open_lab.endswith(" notebooks/00_start_here.ipynb")
     assert commands[1] == "bash .ci/run"
+
+
+def test_readme_open_command_serves_the_repository_and_opens_start_here(repo_root, tmp_path, subprocess_env):
+    """The server that the README's first command starts, with its own arguments (in this environment).
+
+    The learner's browser lands on notebooks/00_start_here.ipynb, and the file browser can reach
+    solutions/ too: given only a notebook, JupyterLab would serve that notebook's folder alone.
+    """
+    args = shlex.split(quick_start_commands(repo_root)[0].rpartition(" && ")[2])[2:]  # after ".venv/bin/jupyter lab"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    runtime = tmp_path / "runtime"
+    env = {**subprocess_env, "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
+    command = [sys.executable, "-m", "jupyterlab", *args, "--no-browser", f"--ServerApp.port={port}",
+               "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", "--ServerApp.allow_root=True",
+               "--IdentityProvider.token=", "--ServerApp.password="]
+    log_path = tmp_path / "server.log"
+    with open(log_path, "w", encoding="utf-8") as log:
+        server = subprocess.Popen(command, cwd=repo_root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, f"JupyterLab exited at start:\n{log_path.read_text(encoding='utf-8')[-3000:]}"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/", timeout=5) as response:
+                    root = json.load(response)
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                assert time.monotonic() < deadline, log_path.read_text(encoding="utf-8")[-3000:]
+                time.sleep(0.25)
+        assert {"notebooks", "solutions"} <= {item["name"] for item in root["content"]}, root["content"]
+        pages = list(runtime.glob("jpserver-file-to-run-*-open.html"))
+        assert len(pages) == 1, pages
+        assert f":{port}/lab/tree/notebooks/00_start_here.ipynb\"" in pages[0].read_text(encoding="utf-8")
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def test_nbval_runs_notebooks_in_their_folder_with_inline_figures(repo_root, tmp_path, subprocess_env):

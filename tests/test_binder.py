@@ -23,6 +23,7 @@ import importlib.util
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -181,7 +182,13 @@ def test_postbuild_installs_the_package(tmp_path):
         ".git", ".venv*", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache", ".benchmarks"))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "python").symlink_to(sys.executable)  # Binder's `python` is the environment's
+    # Binder's `python` is the environment's. A script, not a symlink: a symlink to a virtual environment's
+    # python starts the base interpreter (Python finds pyvenv.cfg beside the path it was started by).
+    wrapper = bin_dir / "python"
+    wrapper.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} \"$@\"\n", encoding="utf-8")
+    wrapper.chmod(0o755)
+    started = subprocess.run([str(wrapper), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True)
+    assert started.stdout.strip() == sys.prefix, (started.stdout, started.stderr)
     prefix = tmp_path / "prefix"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "PYTHON"))}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", PIP_PREFIX=str(prefix), PIP_NO_INDEX="1",

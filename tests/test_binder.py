@@ -100,13 +100,33 @@ def notebook_code(path: Path) -> str:
     return "\n".join(lines)
 
 
+def top_level_modules(distribution: importlib.metadata.Distribution) -> set[str]:
+    """The import names a distribution provides: its top_level.txt, else the top of the paths it installed.
+
+    (Python 3.10's ``packages_distributions`` reads top_level.txt alone, which wheels built without
+    setuptools, numpy's and matplotlib's among them, do not have.)
+    """
+    listed = distribution.read_text("top_level.txt")
+    if listed:
+        return set(listed.split())
+    names = set()
+    for path in distribution.files or []:
+        top = path.parts[0]
+        if top == ".." or top.endswith((".dist-info", ".data", ".pth")) or top == "__pycache__":
+            continue
+        if len(path.parts) > 1:
+            names.add(top)
+        elif path.suffix in {".py", ".so", ".pyd"}:
+            names.add(top.split(".")[0])
+    return names
+
+
 def runtime_modules(pyproject_dependencies: list[str]) -> set[str]:
     """Import names provided by the runtime dependencies and, recursively, by what they require."""
-    providers = importlib.metadata.packages_distributions()  # import name -> distributions
     by_distribution: dict[str, set[str]] = {}
-    for module, distributions in providers.items():
-        for distribution in distributions:
-            by_distribution.setdefault(distribution.lower().replace("_", "-"), set()).add(module)
+    for distribution in importlib.metadata.distributions():
+        by_distribution.setdefault(distribution.metadata["Name"].lower().replace("_", "-"), set()).update(
+            top_level_modules(distribution))
     seen: set[str] = set()
     todo = [REQUIREMENT.match(r).group(1) for r in pyproject_dependencies]
     while todo:

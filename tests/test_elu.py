@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -87,6 +88,23 @@ def test_gaussian_moments_against_closed_forms():
     assert abs(m.mean[rows["selu"], 0]) < 1e-6 and m.std[rows["selu"], 0] == pytest.approx(1.0, abs=1e-5)
     assert m.elu_zero_mean_alpha == pytest.approx(SELU.alpha, rel=1e-6)
     assert "+0.399 (0.584)" in ex.moments_table(m)
+
+
+def test_moments_table_prints_a_mean_that_rounds_to_zero_without_a_minus_sign():
+    """tanh's mean is 0 up to the last bit, whose sign differs between numpy builds; the table must not."""
+    m = ex.gaussian_moments(spreads=(1.0,))
+    tanh = m.activations.index("tanh")
+    for tiny in (-1e-17, 0.0, -0.0, 1e-17, -4e-4):
+        mean = m.mean.copy()
+        mean[tanh, 0] = tiny
+        row = next(line for line in ex.moments_table(dataclasses.replace(m, mean=mean)).splitlines()
+                   if line.startswith("tanh"))
+        assert row.split()[1] == "+0.000", (tiny, row)
+    mean = m.mean.copy()
+    mean[tanh, 0] = -6e-4
+    row = next(line for line in ex.moments_table(dataclasses.replace(m, mean=mean)).splitlines()
+               if line.startswith("tanh"))
+    assert row.split()[1] == "-0.001", row
 
 
 # --- bias shift -----------------------------------------------------------------------------------------------------

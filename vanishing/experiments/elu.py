@@ -366,7 +366,10 @@ def gaussian_moments(activations: Sequence[str] = ("relu", "leaky_relu", "elu", 
 def moments_table(moments: GaussianMoments) -> str:
     """:func:`gaussian_moments` as a text table: mean (sd) for each spread."""
     header = ["unit", *[f"z ~ N(0, {s:g}^2): mean (sd)" for s in moments.spreads]]
-    rows = [[name, *[f"{m:+.3f} ({d:.3f})" for m, d in zip(moments.mean[i], moments.std[i], strict=True)]]
+    # round, then + 0.0: a mean that is 0 up to rounding (tanh's, by symmetry) prints as +0.000 whatever the sign
+    # of its last bit, which differs between numpy builds
+    rows = [[name, *[f"{round(float(m), 3) + 0.0:+.3f} ({d:.3f})"
+                     for m, d in zip(moments.mean[i], moments.std[i], strict=True)]]
             for i, name in enumerate(moments.activations)]
     return text_table(header, rows)
 

@@ -5,7 +5,8 @@ JupyterLab server and one browser, one notebook after the other:
 
 1. open it in JupyterLab and wait until its kernel is idle;
 2. run all cells (JupyterLab's own "Run All Cells" command) and wait until they are done and the kernel is
-   idle again;
+   idle again (when no cell has run a minute after the command, the notebook is opened once more with a new
+   kernel, and the test says so);
 3. assert that every code cell ran and no output is an error (an ``error`` output, or a traceback in a
    stream); the self-checks' "not attempted yet" verdicts in the learners' notebooks are ordinary outputs;
 4. assert that every widget output was rendered by the widget manager (no "Error displaying widget",
@@ -56,6 +57,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SERVER_START_TIMEOUT = 120  # s: JupyterLab's server answering /api/status
 KERNEL_READY_TIMEOUT = 180_000  # ms: page loaded, notebook open, kernel started and idle
 RUN_ALL_TIMEOUT = 900_000  # ms: all cells of one notebook (nbval allows 600 s for one cell)
+# ms: from Run All Cells to the first cell's reply (a first cell takes about a second). Once in 18 notebooks, on
+# Python 3.10, the kernel got no request at all: idle, no CPU time, no cell run after 15 minutes. JupyterLab's
+# frontend has had such stalls of its kernel connection; the notebook is then opened once more, with a new kernel.
+RUN_START_TIMEOUT = 60_000
 RENDER_TIMEOUT = 60_000  # ms: widget views and their images in the page after the run
 FIGURE_CHANGE_TIMEOUT = 2_000  # ms: a widget's figure after a control changes (the course's promise)
 CONTROLS_TRIED = 3  # controls tried per widget before it fails the change check
@@ -228,6 +233,21 @@ RUN_ALL = """() => {
         (error) => { window.__vgRun = {ok: false, error: String(error)}; });
 }"""
 
+ANY_CELL_RAN = """() => {
+    const model = window.jupyterapp.shell.currentWidget.content.model;
+    for (let i = 0; i < model.cells.length; i++) {
+        const cell = model.cells.get(i);
+        if (cell.type === 'code' && cell.executionCount !== null) return true;
+    }
+    return false;
+}"""
+
+KERNEL_STATE = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+    return kernel ? `kernel ${kernel.status}, connection ${kernel.connectionStatus}` : 'no kernel';
+}"""
+
 RUN_DONE = """() => {
     if (window.__vgRun === null) return false;
     const panel = window.jupyterapp.shell.currentWidget;
@@ -357,14 +377,28 @@ def change_figure(page, view) -> tuple[bool, list[str]]:
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_notebook_runs_in_jupyterlab(notebook: str, lab: str, browser_context, screenshot_dir: Path) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = browser_context.new_page()
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     try:
-        page.goto(f"{lab}/lab/tree/{notebook}?reset", timeout=KERNEL_READY_TIMEOUT)
-        page.wait_for_function(KERNEL_IDLE, timeout=KERNEL_READY_TIMEOUT, polling=250)
-        started = time.perf_counter()
-        page.evaluate(RUN_ALL)
+        for attempt in (1, 2):
+            page.goto(f"{lab}/lab/tree/{notebook}?reset", timeout=KERNEL_READY_TIMEOUT)
+            page.wait_for_function(KERNEL_IDLE, timeout=KERNEL_READY_TIMEOUT, polling=250)
+            started = time.perf_counter()
+            page.evaluate(RUN_ALL)
+            try:
+                page.wait_for_function(ANY_CELL_RAN, timeout=RUN_START_TIMEOUT, polling=250)
+                break
+            except PlaywrightTimeout:
+                state = page.evaluate(KERNEL_STATE)
+                page.screenshot(path=str(screenshot_dir / f"{notebook.replace('/', '-')}-not-started-{attempt}.png"))
+                assert attempt == 1, (f"{notebook}: no cell had run {RUN_START_TIMEOUT / 1000:g} s after Run All "
+                                      f"Cells, twice ({state}); screenshots in {screenshot_dir}")
+                print(f"{notebook}: no cell had run {RUN_START_TIMEOUT / 1000:g} s after Run All Cells ({state}); "
+                      "opening it again with a new kernel")
+                shut_down_kernels(lab)
         page.wait_for_function(RUN_DONE, timeout=RUN_ALL_TIMEOUT, polling=250)
         run_seconds = time.perf_counter() - started
         outcome = page.evaluate("() => window.__vgRun")

@@ -30,6 +30,7 @@ in CI (``CI=true``), where it fails instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -104,6 +105,54 @@ def api(base: str, path: str, method: str = "GET") -> object:
     return json.loads(body) if body else None
 
 
+@contextlib.contextmanager
+def running_jupyterlab(args: list[str], *, cwd: Path, env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """``python -m jupyterlab *args`` on a free localhost port, without browser, token or password.
+
+    Yields the server's base URL once its ``/api/status`` answers; at the end stops the server and the
+    kernels it started (they share its process group). The server's output goes to ``log_path``.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "jupyterlab", *args, "--no-browser", f"--ServerApp.port={port}",
+               "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", "--ServerApp.allow_root=True",
+               "--IdentityProvider.token=", "--ServerApp.password="]
+    with open(log_path, "w", encoding="utf-8") as log:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited with status {server.returncode} at start:\n"
+                            f"{log_path.read_text(encoding='utf-8')[-4000:]}")
+            try:
+                api(base, "/api/status")
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
+                                f"{log_path.read_text(encoding='utf-8')[-4000:]}")
+                time.sleep(0.25)
+        yield base
+    finally:
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+            if server.poll() is not None:
+                break
+            try:
+                os.killpg(server.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                server.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+        try:
+            os.killpg(server.pid, signal.SIGKILL)  # kernels left behind by a server that exited
+        except ProcessLookupError:
+            pass
+
+
 # ------------------------------------------------------------------------------------------------ fixtures
 
 
@@ -157,49 +206,11 @@ def lab(chromium: str, tmp_path_factory: pytest.TempPathFactory, subprocess_env:
     env = {key: value for key, value in subprocess_env.items() if key != "MPLBACKEND"}
     env.update(JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
-    log_path = home / "server.log"
-    port = free_port()
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}",
-               "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", "--ServerApp.allow_root=True",
-               "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-               f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
-               "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly"]
-    with open(log_path, "w", encoding="utf-8") as log:
-        server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited with status {server.returncode} at start:\n"
-                            f"{log_path.read_text(encoding='utf-8')[-4000:]}")
-            try:
-                api(base, "/api/status")
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
-                                f"{log_path.read_text(encoding='utf-8')[-4000:]}")
-                time.sleep(0.25)
+    with running_jupyterlab([f"--ServerApp.root_dir={root}", "--ServerApp.disable_check_xsrf=True",
+                             "--ServerApp.terminals_enabled=False", "--LabApp.expose_app_in_browser=True",
+                             "--LabApp.extension_manager=readonly"],
+                            cwd=root, env=env, log_path=home / "server.log") as base:
         yield base
-    finally:
-        # the server and the kernels it started share its process group
-        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-            if server.poll() is not None:
-                break
-            try:
-                os.killpg(server.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                server.wait(wait)
-            except subprocess.TimeoutExpired:
-                continue
-        try:
-            os.killpg(server.pid, signal.SIGKILL)  # kernels left behind by a server that exited
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,14 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from test_browser import api, running_jupyterlab
 
 try:
     import tomllib
@@ -229,41 +227,16 @@ def test_readme_open_command_serves_the_repository_and_opens_start_here(repo_roo
     solutions/ too: given only a notebook, JupyterLab would serve that notebook's folder alone.
     """
     args = shlex.split(quick_start_commands(repo_root)[0].rpartition(" && ")[2])[2:]  # after ".venv/bin/jupyter lab"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     runtime = tmp_path / "runtime"
     env = {**subprocess_env, "JUPYTER_RUNTIME_DIR": str(runtime), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
-    command = [sys.executable, "-m", "jupyterlab", *args, "--no-browser", f"--ServerApp.port={port}",
-               "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", "--ServerApp.allow_root=True",
-               "--IdentityProvider.token=", "--ServerApp.password="]
-    log_path = tmp_path / "server.log"
-    with open(log_path, "w", encoding="utf-8") as log:
-        server = subprocess.Popen(command, cwd=repo_root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, f"JupyterLab exited at start:\n{log_path.read_text(encoding='utf-8')[-3000:]}"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/", timeout=5) as response:
-                    root = json.load(response)
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                assert time.monotonic() < deadline, log_path.read_text(encoding="utf-8")[-3000:]
-                time.sleep(0.25)
+    with running_jupyterlab(args, cwd=repo_root, env=env, log_path=tmp_path / "server.log") as base:
+        root = api(base, "/api/contents/")
         assert {"notebooks", "solutions"} <= {item["name"] for item in root["content"]}, root["content"]
         pages = list(runtime.glob("jpserver-file-to-run-*-open.html"))
         assert len(pages) == 1, pages
+        port = base.rpartition(":")[2]
         assert f":{port}/lab/tree/notebooks/00_start_here.ipynb\"" in pages[0].read_text(encoding="utf-8")
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def test_nbval_runs_notebooks_in_their_folder_with_inline_figures(repo_root, tmp_path, subprocess_env):

@@ -94,17 +94,16 @@ def test_moments_table_prints_a_mean_that_rounds_to_zero_without_a_minus_sign():
     """tanh's mean is 0 up to the last bit, whose sign differs between numpy builds; the table must not."""
     m = ex.gaussian_moments(spreads=(1.0,))
     tanh = m.activations.index("tanh")
-    for tiny in (-1e-17, 0.0, -0.0, 1e-17, -4e-4):
+
+    def tanh_mean_shown(value: float) -> str:
         mean = m.mean.copy()
-        mean[tanh, 0] = tiny
-        row = next(line for line in ex.moments_table(dataclasses.replace(m, mean=mean)).splitlines()
-                   if line.startswith("tanh"))
-        assert row.split()[1] == "+0.000", (tiny, row)
-    mean = m.mean.copy()
-    mean[tanh, 0] = -6e-4
-    row = next(line for line in ex.moments_table(dataclasses.replace(m, mean=mean)).splitlines()
-               if line.startswith("tanh"))
-    assert row.split()[1] == "-0.001", row
+        mean[tanh, 0] = value
+        table = ex.moments_table(dataclasses.replace(m, mean=mean))
+        return next(line for line in table.splitlines() if line.startswith("tanh")).split()[1]
+
+    for tiny in (-1e-17, 0.0, -0.0, 1e-17, -4e-4):
+        assert tanh_mean_shown(tiny) == "+0.000", tiny
+    assert tanh_mean_shown(-6e-4) == "-0.001"
 
 
 # --- bias shift -----------------------------------------------------------------------------------------------------

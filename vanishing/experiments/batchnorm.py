@@ -85,8 +85,6 @@ def _seeds(seed: int, count: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(count)]
 
 
-
-
 # --- 1. what the backward formula implies ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -297,7 +295,6 @@ def batchnorm_mlp(activation: str, batchnorm: str = "none", *, depth: int = 10, 
         if isinstance(layer, BatchNorm):
             layers.append(RandomShift(layer.num_features, noise, rng=noise_rng))
     return Sequential(layers)
-
 
 
 class _LayerInputs(Callback):

@@ -657,8 +657,6 @@ def _percent(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.0%}"
 
 
-
-
 def symptom_table(runs: Mapping[str, DashboardRun]) -> str:
     """One row of :func:`symptoms` per run, rounded to two significant digits (safe to print in a checked cell)."""
     header = ["run", "loss step 1 -> end", "test acc", "|g1|/|gL| start -> end", "saturated", "dead",

@@ -1023,7 +1023,6 @@ def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight
                     accuracy=acc)
 
 
-
 def dying_grid(lrs: Sequence[float] = (0.03, 0.3, 1.0, 3.0), biases: Sequence[float] = (0.0, -0.3, 0.1),
                **settings: Any) -> dict[tuple[float, float], DyingRun]:
     """:func:`dying_run` for every (lr, bias) pair, other settings shared; keys ``(lr, bias)``."""

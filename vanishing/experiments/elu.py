@@ -91,8 +91,6 @@ def _build(activation: str, alpha: float = 1.0) -> Activation:
     return make_activation(activation)
 
 
-
-
 # --- ELU's derivative from its output -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

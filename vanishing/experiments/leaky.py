@@ -630,7 +630,6 @@ def revive_dead_network(alphas: Sequence[float] = (0.01, 0.2), *, steps: int = 3
                         prior_loss=_bernoulli_entropy(float(y.mean())), steps=steps, lr=lr)
 
 
-
 # --- 5. deep networks from a bad start -----------------------------------------------------------------------------
 
 def leaky_data(n: int = 200, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

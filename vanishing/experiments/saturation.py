@@ -981,7 +981,6 @@ def output_loss_comparison(losses: tuple[str, ...] = OUTPUT_LOSSES, *, z_start: 
 # --- tables: the numbers the notebook prints, rounded so that BLAS differences cannot change them -------------------
 
 
-
 def onset_table(onsets: dict[str, SaturationOnset]) -> str:
     """The saturation onsets of :func:`saturation_onsets` as a text table."""
     rows = [[o.activation, o.rule, f"|z| > {o.z_onset:.3f}", f"{o.derivative_at_onset:.4f}", f"{o.derivative_max:g}",

@@ -350,3 +350,73 @@ def test_rrelu_layer_is_watched_by_activation_stats_not_by_dead_fraction():
     dead.on_train_begin(state)
     assert stats.layer_names == ["RReLU 1", "RReLU 2"]
     assert dead.layer_names == [] and dead.history.shape == (1, 0)
+
+
+# --- the backward signal -----------------------------------------------------------------------------------------
+
+def deep_sigmoid(depth=10, seed=0):
+    return vn.mlp([4] + [16] * depth + [1], "sigmoid", rng=np.random.default_rng(seed))
+
+
+def signal_and_dw(model, X, y):
+    signal = dg.backward_signal(model, "bce_logits", X, y)
+    loss = vn.make_loss("bce_logits")
+    loss.forward(model.forward(X), y)
+    model.backward(loss.backward())
+    return signal, dg.gradient_norms(model)
+
+
+def test_backward_signal_of_a_deep_sigmoid_net_at_initialisation_falls_by_orders_of_magnitude():
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((64, 4)), rng.integers(0, 2, (64, 1)).astype(np.float64)
+    signal, _ = signal_and_dw(deep_sigmoid(), X, y)
+    assert signal.shape == (11,)
+    # ||dL/dz_1|| / ||dL/dz_L||: every sigmoid layer passes at most 1/4 of the signal, times its weights
+    assert signal[0] / signal[-1] < 1e-4
+
+
+def test_weight_gradients_can_hide_a_vanishing_backward_signal():
+    # tanh with tiny weights: the signal fades backwards, and the activations fade forwards, so the last
+    # layer's tiny inputs make its dW = a^T delta as small as the first layer's
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((64, 2)), rng.integers(0, 2, (64, 1)).astype(np.float64)
+    model = vn.mlp([2] + [32] * 6 + [1], "tanh", rng=np.random.default_rng(0), init="uniform",
+                   init_options={"limit": 0.05})
+    signal, dw = signal_and_dw(model, X, y)
+    assert signal[0] / signal[-1] < 1e-4
+    assert dw[0] / dw[-1] > 0.5
+
+
+def test_backward_signal_leaves_the_model_unchanged():
+    rng = np.random.default_rng(2)
+    model = vn.mlp([3, 5, 5, 2], "tanh", rng=rng, batchnorm="before")
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, 6)
+    for g in model.grads.values():
+        g[...] = 7.0
+    buffers = {k: v.copy() for k, v in model.buffers.items()}
+    dg.backward_signal(model, "softmax_ce", X, y)
+    assert all((g == 7.0).all() for g in model.grads.values())
+    assert all(np.array_equal(model.buffers[k], v) for k, v in buffers.items())
+
+
+def test_backward_signal_recorder_matches_the_one_off_function_at_step_one():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((32, 4)), rng.integers(0, 2, (32, 1)).astype(np.float64)
+    model = deep_sigmoid(depth=4)
+    expected = dg.backward_signal(model, "bce_logits", X, y)
+    recorder = dg.BackwardSignal(every=2)
+    train.fit(model, "bce_logits", SGD(model, lr=0.1), X, y, steps=5, batch_size=32, rng=rng,
+              callbacks=[recorder], shuffle=False)
+    assert recorder.steps == [1, 3, 5] and recorder.history.shape == (3, 5)
+    np.testing.assert_allclose(recorder.history[0], expected)
+    assert recorder.layer_names == ["Dense 1", "Dense 2", "Dense 3", "Dense 4", "Dense 5"]
+
+
+def test_probe_records_any_measure_at_its_schedule():
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((16, 4)), rng.standard_normal((16, 1))
+    model = vn.mlp([4, 3, 1], "tanh", rng=rng)
+    probe = dg.Probe(lambda m: float(np.abs(m.params["0.W"]).sum()), every=3)
+    train.fit(model, "mse", SGD(model, lr=0.05), X, y, steps=7, batch_size=16, rng=rng, callbacks=[probe])
+    assert probe.steps == [0, 3, 6, 7] and len(probe.values) == 4
+    assert probe.values[-1] == float(np.abs(model.params["0.W"]).sum())

@@ -113,29 +113,30 @@ def test_sequential_params_are_the_layers_arrays():
 def test_forward_hook_sees_every_layer_and_can_be_removed():
     model = vn.mlp([2, 3, 1], "tanh", rng=np.random.default_rng(0))
     seen = []
-    remove = model.add_forward_hook(lambda i, layer, x, out: seen.append((i, out.shape)))
+    remove = model.add_forward_hook(lambda layer, x, out: seen.append((type(layer).__name__, out.shape)))
     model.forward(np.zeros((4, 2)))
-    assert seen == [(0, (4, 3)), (1, (4, 3)), (2, (4, 1))]
+    assert seen == [("Dense", (4, 3)), ("Tanh", (4, 3)), ("Dense", (4, 1))]
     remove()
     model.forward(np.zeros((4, 2)))
     assert len(seen) == 3
 
 
-def test_backward_without_input_gradient_gives_the_same_parameter_gradients():
+def test_backward_hook_sees_the_gradient_arriving_at_each_layer_output():
     rng = np.random.default_rng(3)
-    model = vn.mlp([4, 6, 6, 2], "sigmoid", rng=rng, batchnorm="before")
+    model = vn.mlp([4, 6, 2], "sigmoid", rng=rng)
     x, dout = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    seen = {}
+    remove = model.add_backward_hook(lambda layer, g: seen.setdefault(id(layer), g.copy()))
     model.forward(x)
-    dx = model.backward(dout)
-    full = {k: g.copy() for k, g in model.grads.items()}
-    model.forward(x)
-    assert model.backward(dout, input_grad=False) is None
-    assert dx.shape == x.shape
-    for name, g in model.grads.items():
-        assert np.array_equal(g, full[name]), name
+    model.backward(dout)
+    remove()
+    assert np.array_equal(seen[id(model[2])], dout)  # the last Dense gets dL/d(out) itself
+    sigmoid_grad = model[1].backward(model[2].backward(dout))
+    assert np.allclose(seen[id(model[0])], sigmoid_grad)  # the first Dense gets dL/dz_1
+    assert len(seen) == 3
 
 
-def test_sequential_checks_the_network_input_once_at_the_first_layer():
+def test_sequential_rejects_a_wrong_input_width_naming_the_shape():
     model = vn.mlp([4, 6, 2], "tanh", rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"\(3, 5\)"):
         model.forward(np.zeros((3, 5)))

@@ -402,3 +402,108 @@ def test_non_finite_parameters_before_training_are_rejected():
     model.params["0.W"][0, 0] = np.nan
     with pytest.raises(ValueError, match="'0.W'"):
         train.fit(model, "mse", SGD(model, lr=0.1), X, y, epochs=1, batch_size=4, rng=np.random.default_rng(0))
+
+
+# --- step budget -----------------------------------------------------------------------------------------------------
+
+def test_steps_budget_takes_exactly_that_many_updates_and_closes_the_partial_epoch():
+    X, y = xor_data(n=64)
+    model = small_net()
+    events = Recorder()
+    history = train.fit(model, "mse", SGD(model, lr=0.1), X, y, steps=10, batch_size=16,
+                        rng=np.random.default_rng(0), callbacks=[events])
+    assert history.steps == 10 and len(history.loss) == 10
+    assert history.epochs == 3 and len(history.epoch_loss) == 3  # 4 + 4 + 2 steps: the third epoch is partial
+    assert [e for e in events.events if e[0] == "epoch_end"] == [("epoch_end", 1), ("epoch_end", 2), ("epoch_end", 3)]
+    assert not history.stopped_early
+
+
+def test_steps_and_epochs_give_the_same_run_when_they_mean_the_same_budget():
+    X, y = xor_data(n=64)
+    runs = []
+    for budget in (dict(steps=8), dict(epochs=2)):
+        model = small_net(seed=3)
+        runs.append(train.fit(model, "mse", SGD(model, lr=0.1), X, y, batch_size=16,
+                              rng=np.random.default_rng(5), **budget))
+    assert runs[0].loss == runs[1].loss and runs[0].epoch_loss == runs[1].epoch_loss
+
+
+@pytest.mark.parametrize("budget", [dict(), dict(steps=3, epochs=2)])
+def test_fit_needs_exactly_one_budget(budget):
+    X, y = xor_data(n=8)
+    model = small_net()
+    with pytest.raises(ValueError, match="give exactly one budget"):
+        train.fit(model, "mse", SGD(model, lr=0.1), X, y, batch_size=4, rng=np.random.default_rng(0), **budget)
+
+
+def test_steps_must_be_a_positive_integer():
+    X, y = xor_data(n=8)
+    model = small_net()
+    with pytest.raises(ValueError, match="steps=0"):
+        train.fit(model, "mse", SGD(model, lr=0.1), X, y, steps=0, batch_size=4, rng=np.random.default_rng(0))
+
+
+# --- gradient clipping ---------------------------------------------------------------------------------------------
+
+def grads_of(**arrays):
+    return {name: np.array(value, dtype=np.float64) for name, value in arrays.items()}
+
+
+def test_clip_by_norm_rescales_every_gradient_and_keeps_the_direction():
+    grads = grads_of(a=[3.0, 0.0], b=[[0.0], [4.0]])  # global norm 5
+    norm = vn.optim.clip_grad_norm(grads, max_norm=1.0)
+    assert norm == 5.0
+    np.testing.assert_allclose(grads["a"], [0.6, 0.0])
+    np.testing.assert_allclose(grads["b"], [[0.0], [0.8]])
+    assert np.isclose(vn.optim.global_norm(grads), 1.0)
+
+
+def test_clip_by_norm_leaves_a_small_gradient_alone():
+    grads = grads_of(a=[0.3, 0.4])
+    assert vn.optim.clip_grad_norm(grads, max_norm=1.0) == 0.5
+    np.testing.assert_array_equal(grads["a"], [0.3, 0.4])
+
+
+def test_clip_by_value_cuts_entries_and_changes_the_direction():
+    grads = grads_of(a=[3.0, -0.5], b=[[-2.0], [0.25]])
+    fraction = vn.optim.clip_grad_value(grads, max_value=1.0)
+    assert fraction == 0.5  # 3.0 and -2.0 were cut, -0.5 and 0.25 kept
+    np.testing.assert_array_equal(grads["a"], [1.0, -0.5])
+    np.testing.assert_array_equal(grads["b"], [[-1.0], [0.25]])
+
+
+def test_gradient_clipping_callback_clips_before_the_update_and_records_it():
+    # one Dense layer, full batch, no shuffle: the gradient of MSE is known and large
+    X = np.array([[10.0], [10.0]])
+    y = np.array([[0.0], [0.0]])
+    model = Sequential([Dense(1, 1, rng=np.random.default_rng(0))])
+    model.params["0.W"][:] = 1.0
+    model.params["0.b"][:] = 0.0
+    clip = train.GradientClipping(max_norm=1.0)
+    train.fit(model, "mse", SGD(model, lr=0.1), X, y, steps=1, batch_size=2, rng=np.random.default_rng(0),
+              callbacks=[clip], shuffle=False)
+    # L = mean(0.5 (w x - y)^2): dL/dW = mean(x (w x - y)) = 100, dL/db = 10; norm sqrt(100**2 + 10**2)
+    norm = np.hypot(100.0, 10.0)
+    assert np.isclose(clip.norms[0], norm) and clip.clipped == [1.0] and clip.clipped_fraction == 1.0
+    # the clipped step has length lr * 1 and the direction of the gradient
+    assert np.isclose(model.params["0.W"][0, 0], 1.0 - 0.1 * 100.0 / norm)
+    assert np.isclose(model.params["0.b"][0], -0.1 * 10.0 / norm)
+
+
+def test_gradient_clipping_rescues_a_learning_rate_that_diverges():
+    X, y = xor_data(n=64)
+    with pytest.raises(train.DivergenceError):
+        model = small_net(seed=1)
+        train.fit(model, "mse", SGD(model, lr=50.0), X, y * 100, steps=60, batch_size=64, rng=np.random.default_rng(0))
+    model = small_net(seed=1)
+    clip = train.GradientClipping(max_norm=0.1)
+    history = train.fit(model, "mse", SGD(model, lr=50.0), X, y * 100, steps=60, batch_size=64,
+                        rng=np.random.default_rng(0), callbacks=[clip])
+    assert np.isfinite(history.loss).all() and clip.clipped_fraction > 0.5
+
+
+def test_gradient_clipping_needs_exactly_one_threshold():
+    with pytest.raises(ValueError, match="exactly one"):
+        train.GradientClipping()
+    with pytest.raises(ValueError, match="max_norm=-1"):
+        train.GradientClipping(max_norm=-1)

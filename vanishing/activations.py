@@ -220,7 +220,7 @@ class PReLU(Activation):
         return np.where(z > 0, 1.0, self.params["alpha"]) * np.ones_like(z, dtype=np.result_type(z, self.dtype))
 
     @property
-    def in_width(self) -> int | None:
+    def in_features(self) -> int | None:
         units = self.params["alpha"].shape[0]
         return None if units == 1 else units
 

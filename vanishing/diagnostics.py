@@ -8,9 +8,12 @@ hooks). They record numbers only (numpy arrays); :mod:`vanishing.plots` draws th
 One-off functions
 -----------------
 * :func:`gradient_norms`, :func:`weight_norms`: :math:`\|dW\|_2` and :math:`\|W\|_2` per Dense layer;
+* :func:`backward_signal`: :math:`\|\partial L/\partial z_l\|_2`, the gradient arriving at each Dense layer's output;
 * :func:`update_ratio`: :math:`\|\Delta W\| / \|W\|` of one update;
 * :func:`saturated_fraction`, :func:`dead_fraction`, :func:`alive_units`: of a batch of activations;
 * :func:`collect_activations`: every layer's input and output for one forward, leaving the model untouched.
+
+"Every layer" means ``model.leaves()``: the layers inside residual blocks count in their place.
 
 Definitions
 -----------
@@ -19,21 +22,22 @@ Definitions
   ``a < 0.01`` or ``a > 0.99``; tanh ``|a| > 0.99`` (there σ′ < 0.0099 and
   tanh′ < 0.0199). The saturated fraction counts over units x examples.
 * A ReLU unit is **dead** on a probe batch when its output is 0 for *every*
-  example of the batch (so all its weight gradients from that batch are 0).
+  example of the batch (so all its weight gradients from that batch are 0):
+  :func:`alive_units` is the one definition the course uses.
 
 Recorders and when they record
 ------------------------------
 Every recorder has ``every`` (record one step in ``every``), ``steps`` (what
 was recorded when), ``layer_names`` and ``history`` (an array, records x layers).
 
-* Step recorders (:class:`GradientNorms`, :class:`UpdateRatio`, and
-  :class:`ActivationStats` / :class:`SaturationFraction` on the training
-  batches) record during steps 1, 1 + every, 1 + 2·every, ...: the gradients
-  and activations of step s come from the parameters after s − 1 updates.
-* State recorders (:class:`WeightNorms`, :class:`DeadFraction`, and the
-  activation recorders given a ``probe_X``) record the model before training
-  (step 0), after every ``every``-th update, and at the end: ``steps`` holds
-  the number of updates done.
+* Step recorders (:class:`GradientNorms`, :class:`BackwardSignal`,
+  :class:`UpdateRatio`, and :class:`ActivationStats` / :class:`SaturationFraction`
+  on the training batches) record during steps 1, 1 + every, 1 + 2·every, ...:
+  the gradients and activations of step s come from the parameters after s − 1 updates.
+* Probes (:class:`Probe` with any ``measure(model)``, :class:`WeightNorms`,
+  :class:`DeadFraction`, and the activation recorders given a ``probe_X``)
+  record the model before training (step 0), after every ``every``-th update,
+  and at the end: ``steps`` holds the number of updates done.
 
 A probe forward never disturbs training: the mode of every layer, BatchNorm's
 running statistics, the layers' caches and RReLU's random generator are all
@@ -80,15 +84,16 @@ def _check_sequential(model: Any, name: str = "model") -> Sequential:
 
 
 def layer_names(model: Sequential) -> list[str]:
-    """A readable, unique name for every layer: ``"Dense 1"``, ``"Tanh 1"``, ``"Dense 2"``, ...
+    """A readable, unique name for every layer of ``model.leaves()``: ``"Dense 1"``, ``"Tanh 1"``, ``"Dense 2"``, ...
 
     Layers are numbered by kind, from the input side, so that ``"Dense 1"`` is
-    the first weight layer whatever else sits between the weight layers.
+    the first weight layer whatever else sits between the weight layers (the
+    layers inside residual blocks count in their place).
     """
     _check_sequential(model)
     counts: dict[str, int] = {}
     names = []
-    for layer in model:
+    for layer in model.leaves():
         kind = type(layer).__name__
         counts[kind] = counts.get(kind, 0) + 1
         names.append(f"{kind} {counts[kind]}")
@@ -96,7 +101,8 @@ def layer_names(model: Sequential) -> list[str]:
 
 
 def _indices(model: Sequential, kinds: tuple[type, ...]) -> list[int]:
-    return [i for i, layer in enumerate(model) if isinstance(layer, kinds)]
+    """Positions in ``model.leaves()`` of the layers of these kinds."""
+    return [i for i, layer in enumerate(model.leaves()) if isinstance(layer, kinds)]
 
 
 # --- one-off functions ---------------------------------------------------------------------------------------------
@@ -104,8 +110,8 @@ def _indices(model: Sequential, kinds: tuple[type, ...]) -> list[int]:
 def _param_norms(model: Sequential, source: str, param: str) -> np.ndarray:
     _check_sequential(model)
     check.choice("param", param, ("W", "b"))
-    return np.array([float(np.linalg.norm(getattr(model[i], source)[param]))
-                     for i in _indices(model, (Dense,))])
+    return np.array([float(np.linalg.norm(getattr(layer, source)[param]))
+                     for layer in model.leaves() if isinstance(layer, Dense)])
 
 
 def gradient_norms(model: Sequential, param: str = "W") -> np.ndarray:
@@ -234,14 +240,18 @@ def preserved(model: Sequential) -> Iterator[Sequential]:
     """Restore the model's modes, buffers, layer caches and layers' random generators on exit.
 
     Inside the block the model may be run freely (in training mode, on any
-    batch): afterwards nothing shows that it was.
+    batch): afterwards nothing shows that it was. The model's hooks are set
+    aside inside the block, so a probe forward is not seen by a recorder.
     """
-    layers = list(_check_sequential(model))
+    layers = _check_sequential(model).leaves()
     modes = _get_modes(model)
     buffers = {name: value.copy() for name, value in model.buffers.items()}
     caches = [dict(layer.cache) for layer in layers]
     generators = [(layer.rng, layer.rng.bit_generator.state) for layer in layers
                   if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+    hooks = [(chain, chain.forward_hooks, chain.backward_hooks) for chain in model.chains()]
+    for chain, _, _ in hooks:
+        chain.forward_hooks, chain.backward_hooks = [], []
     try:
         yield model
     finally:
@@ -252,6 +262,8 @@ def preserved(model: Sequential) -> Iterator[Sequential]:
             layer.cache = cache
         for generator, state in generators:
             generator.bit_generator.state = state
+        for chain, forward_hooks, backward_hooks in hooks:
+            chain.forward_hooks, chain.backward_hooks = forward_hooks, backward_hooks
 
 
 @dataclass
@@ -259,6 +271,7 @@ class LayerActivations:
     """One layer's input ``x`` and output ``out`` in a forward pass.
 
     For an activation layer, ``x`` is the pre-activation z and ``out`` the post-activation a.
+    ``index`` is the layer's position in ``model.leaves()``.
     """
 
     index: int
@@ -269,29 +282,65 @@ class LayerActivations:
 
 
 def collect_activations(model: Sequential, X: np.ndarray, *, train_mode: bool = False) -> list[LayerActivations]:
-    """Run one forward on ``X`` and return every layer's input and output, in order.
+    """Run one forward on ``X`` and return every layer's input and output, in the order of ``model.leaves()``.
 
     ``train_mode=False`` runs in evaluation mode (BatchNorm uses its running
     statistics); ``train_mode=True`` runs as a training step would (batch
     statistics, random RReLU slopes). Either way the model is left exactly as
-    it was (see :func:`preserved`), and forward hooks are not called.
+    it was (see :func:`preserved`), and the model's own hooks are not called.
     """
     _check_sequential(model)
     X = check.array("X", X, ndim=2)
-    dtype = model.dtype
-    if dtype is not None and X.dtype != dtype:
-        X = X.astype(dtype)
+    if model.dtype is not None and X.dtype != model.dtype:
+        X = X.astype(model.dtype)
+    leaves = model.leaves()
+    position = {id(layer): i for i, layer in enumerate(leaves)}
     names = layer_names(model)
     result = []
+
+    def keep(layer: Layer, x: np.ndarray, out: np.ndarray) -> None:
+        if id(layer) in position:
+            i = position[id(layer)]
+            result.append(LayerActivations(i, names[i], layer, x, out))
+
     with preserved(model):
         model.train() if train_mode else model.eval()
-        x = X
-        # layer by layer rather than model.forward: no hooks fire, and every input is at hand
-        for i, layer in enumerate(model):
-            out = layer.forward(x)
-            result.append(LayerActivations(i, names[i], layer, x, out))
-            x = out
+        model.add_forward_hook(keep)
+        model.forward(X)
     return result
+
+
+def backward_signal(model: Sequential, loss: Any, X: np.ndarray, y: np.ndarray, *,
+                    train_mode: bool = True) -> np.ndarray:
+    r"""The backward signal :math:`\|\partial L/\partial z_l\|_2` arriving at each Dense layer's output, in order.
+
+    :math:`z_l` is the output of the l-th Dense layer (its pre-activation).
+    Unlike :math:`\|\partial L/\partial W_l\| = \|a_{l-1}^T \delta_l\|`, which also
+    scales with the layer's input :math:`a_{l-1}`, this is the gradient itself as
+    it travels back: a vanishing gradient shows as a signal that shrinks towards
+    the first layer. One forward and backward on ``(X, y)`` with ``loss`` (a
+    :class:`~vanishing.losses.Loss`); the model is left as it was (gradients included).
+    """
+    from .train import _as_loss
+
+    loss = _as_loss(loss)
+    X = check.array("X", X, ndim=2)
+    dense = [layer for layer in _check_sequential(model).leaves() if isinstance(layer, Dense)]
+    signal: dict[int, float] = {}
+
+    def keep(layer: Layer, dout: np.ndarray) -> None:
+        if isinstance(layer, Dense):
+            signal[id(layer)] = float(np.linalg.norm(dout))
+
+    grads = {name: g.copy() for name, g in model.grads.items()}
+    with preserved(model):
+        model.train() if train_mode else model.eval()
+        model.add_backward_hook(keep)
+        loss.forward(model.forward(X.astype(model.dtype or X.dtype, copy=False)), y)
+        model.backward(loss.backward())
+    for name, g in model.grads.items():
+        g[...] = grads[name]
+    return np.array([signal[id(layer)] for layer in dense])
 
 
 # --- recorders -----------------------------------------------------------------------------------------------------
@@ -299,8 +348,9 @@ def collect_activations(model: Sequential, X: np.ndarray, *, train_mode: bool = 
 class Recorder(Callback):
     """Base class of the recorders: the ``every`` schedule, names, and the record arrays.
 
-    Subclasses choose the layers they watch (``_watch``) and append one row
-    per record to ``self._rows``; ``history`` stacks them (records x layers).
+    Subclasses choose the layers they watch (``_watch``: positions in
+    ``model.leaves()``) and append one row per record to ``self._rows``;
+    ``history`` stacks them (records x layers).
     """
 
     def __init__(self, every: int = 1) -> None:
@@ -312,7 +362,8 @@ class Recorder(Callback):
         self.steps: list[int] = []
         self.layer_names: list[str] = []
         self.layer_indices: list[int] = []
-        self._rows: list[np.ndarray] = []
+        self.layers: list[Layer] = []
+        self._rows: list[Any] = []
 
     def _watch(self, model: Sequential) -> list[int]:
         return _indices(model, (Dense,))
@@ -322,7 +373,8 @@ class Recorder(Callback):
         self._reset()
         self.model = model
         self.layer_indices = self._watch(model)
-        names = layer_names(model)
+        leaves, names = model.leaves(), layer_names(model)
+        self.layers = [leaves[i] for i in self.layer_indices]
         self.layer_names = [names[i] for i in self.layer_indices]
 
     def on_train_begin(self, state: TrainState) -> None:
@@ -331,10 +383,6 @@ class Recorder(Callback):
     def _step_due(self, step: int) -> bool:
         """Step recorders: steps 1, 1 + every, 1 + 2 every, ..."""
         return (step - 1) % self.every == 0
-
-    def _state_due(self, step: int) -> bool:
-        """State recorders: after every ``every``-th update."""
-        return step % self.every == 0
 
     @property
     def history(self) -> np.ndarray:
@@ -366,6 +414,46 @@ class GradientNorms(Recorder):
         return np.array(self._bias_rows, dtype=np.float64).reshape(len(self._bias_rows), len(self.layer_indices))
 
 
+class BackwardSignal(Recorder):
+    r"""Per Dense layer, the backward signal :math:`\|\partial L/\partial z_l\|_2` of steps 1, 1 + every, ...
+
+    :math:`z_l` is the Dense layer's output; the signal is the gradient that
+    arrives there during the step's backward (seen through a backward hook).
+    Read gradient flow from it rather than from :class:`GradientNorms`:
+    :math:`dW_l = a_{l-1}^T \delta_l` also scales with the layer's input, so
+    :math:`\|dW_l\|` can look healthy while :math:`\delta_l` vanishes (see :func:`backward_signal`).
+    """
+
+    def _reset(self) -> None:
+        super()._reset()
+        self._pending: dict[int, float] | None = None
+        self._remove_hook: Callable[[], None] | None = None
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self._start(state)
+        self._remove_hook = state.model.add_backward_hook(self._hook)
+
+    def _hook(self, layer: Layer, dout: np.ndarray) -> None:
+        if self._pending is not None and isinstance(layer, Dense):
+            self._pending[id(layer)] = float(np.linalg.norm(dout))
+
+    def on_step_begin(self, state: TrainState) -> None:
+        if self._step_due(state.step):
+            self._pending = {}
+
+    def on_after_backward(self, state: TrainState) -> None:
+        if self._pending is not None:
+            self.steps.append(state.step)
+            self._rows.append(np.array([self._pending[id(layer)] for layer in self.layers]))
+            self._pending = None
+
+    def on_train_end(self, state: TrainState) -> None:
+        self._pending = None
+        if self._remove_hook is not None:
+            self._remove_hook()
+            self._remove_hook = None
+
+
 class UpdateRatio(Recorder):
     r"""Per Dense layer, :math:`\|\Delta W\|_2 / \|W\|_2` of the update of steps 1, 1 + every, ...
 
@@ -378,22 +466,41 @@ class UpdateRatio(Recorder):
 
     def on_after_backward(self, state: TrainState) -> None:
         if self._step_due(state.step):
-            self._before = [state.model[i].params["W"].copy() for i in self.layer_indices]
+            self._before = [layer.params["W"].copy() for layer in self.layers]
 
     def on_step_end(self, state: TrainState) -> None:
         if self._before is None:
             return
-        after = [state.model[i].params["W"] for i in self.layer_indices]
+        after = [layer.params["W"] for layer in self.layers]
         self._rows.append(np.array([update_ratio(b, a) for b, a in zip(self._before, after, strict=True)]))
         self.steps.append(state.step)
         self._before = None
 
 
-class _StateRecorder(Recorder):
-    """Records the model at step 0, after every ``every``-th update, and at the end."""
+class Probe(Recorder):
+    """Records ``measure(model)`` before training (step 0), after every ``every``-th update, and at the end.
+
+    The one way to watch a model at a schedule: ``Probe(lambda model: ..., every=10)``
+    passed to :func:`~vanishing.train.fit` keeps whatever ``measure`` returns in
+    ``values`` (a list) and the number of updates done at each record in
+    ``steps``. A measure that runs the model should do so inside
+    :func:`preserved` (as :func:`collect_activations` does), so that training is
+    not disturbed. Subclasses may override ``_record`` instead of passing ``measure``.
+    """
+
+    def __init__(self, measure: Callable[[Sequential], Any] | None = None, every: int = 1) -> None:
+        if measure is not None and not callable(measure):
+            raise TypeError(f"measure={measure!r} must be a function of the model")
+        self.measure = measure
+        super().__init__(every)
+
+    @property
+    def values(self) -> list[Any]:
+        """What each record measured, in order (the same length as ``steps``)."""
+        return self._rows
 
     def _record(self, state: TrainState) -> None:
-        raise NotImplementedError
+        self._rows.append(self.measure(state.model))
 
     def _record_at(self, state: TrainState, step: int) -> None:
         self.steps.append(step)
@@ -404,7 +511,7 @@ class _StateRecorder(Recorder):
         self._record_at(state, 0)
 
     def on_step_end(self, state: TrainState) -> None:
-        if self._state_due(state.step):
+        if state.step % self.every == 0:
             self._record_at(state, state.step)
 
     def on_train_end(self, state: TrainState) -> None:
@@ -414,33 +521,32 @@ class _StateRecorder(Recorder):
             self._record_at(state, done)
 
 
-class WeightNorms(_StateRecorder):
+class WeightNorms(Probe):
     r"""Per Dense layer, :math:`\|W\|_2` before training, after every ``every``-th update and at the end."""
 
-    def _record(self, state: TrainState) -> None:
-        self._rows.append(weight_norms(state.model, "W"))
+    def __init__(self, every: int = 1) -> None:
+        super().__init__(lambda model: weight_norms(model, "W"), every)
 
 
-class _ActivationRecorder(_StateRecorder):
+class _ActivationRecorder(Probe):
     """Records statistics of activation-layer outputs, on the training batches or on a probe batch.
 
     Without ``probe_X``: a forward hook sees the outputs of the training
     forward of steps 1, 1 + every, ... With ``probe_X``: a separate forward on
-    it (in training mode unless ``train_mode=False``), on the state schedule.
+    it (in training mode unless ``train_mode=False``), on the probe schedule.
     """
 
     def __init__(self, every: int = 1, probe_X: np.ndarray | None = None, *, train_mode: bool = True) -> None:
-        super().__init__(every)
+        super().__init__(None, every)
         self.probe_X = None if probe_X is None else check.array("probe_X", probe_X, ndim=2)
         self.train_mode = bool(train_mode)
         self._remove_hook: Callable[[], None] | None = None
 
     def _reset(self) -> None:
         super()._reset()
-        self._armed = False
-        self._pending: dict[int, Any] = {}
+        self._pending: dict[int, Any] | None = None
 
-    def _measure(self, index: int, out: np.ndarray) -> Any:
+    def _measure(self, layer: Layer, out: np.ndarray) -> Any:
         """What to keep of one watched layer's output."""
         raise NotImplementedError
 
@@ -451,12 +557,12 @@ class _ActivationRecorder(_StateRecorder):
     # probe batch
     def _record(self, state: TrainState) -> None:
         activations = collect_activations(state.model, self.probe_X, train_mode=self.train_mode)
-        self._store([self._measure(i, activations[i].out) for i in self.layer_indices])
+        self._store([self._measure(activations[i].layer, activations[i].out) for i in self.layer_indices])
 
     # training batches
-    def _hook(self, index: int, layer: Layer, x: np.ndarray, out: np.ndarray) -> None:
-        if self._armed and index in self._pending:
-            self._pending[index] = self._measure(index, out)
+    def _hook(self, layer: Layer, x: np.ndarray, out: np.ndarray) -> None:
+        if self._pending is not None and id(layer) in self._pending:
+            self._pending[id(layer)] = self._measure(layer, out)
 
     def on_train_begin(self, state: TrainState) -> None:
         if self.probe_X is not None:
@@ -467,14 +573,13 @@ class _ActivationRecorder(_StateRecorder):
 
     def on_step_begin(self, state: TrainState) -> None:
         if self.probe_X is None and self._step_due(state.step):
-            self._armed = True
-            self._pending = dict.fromkeys(self.layer_indices)
+            self._pending = {id(layer): None for layer in self.layers}
 
     def on_after_backward(self, state: TrainState) -> None:
-        if self._armed:
-            self._armed = False
+        if self._pending is not None:
             self.steps.append(state.step)
-            self._store([self._pending[i] for i in self.layer_indices])
+            self._store([self._pending[id(layer)] for layer in self.layers])
+            self._pending = None
 
     def on_step_end(self, state: TrainState) -> None:
         if self.probe_X is not None:
@@ -483,7 +588,7 @@ class _ActivationRecorder(_StateRecorder):
     def on_train_end(self, state: TrainState) -> None:
         if self.probe_X is not None:
             super().on_train_end(state)
-        self._armed = False
+        self._pending = None
         if self._remove_hook is not None:
             self._remove_hook()
             self._remove_hook = None
@@ -518,12 +623,13 @@ class ActivationStats(_ActivationRecorder):
 
     def _watch(self, model: Sequential) -> list[int]:
         indices = _indices(model, (Activation,))
-        self.edges = np.array([np.linspace(*activation_range(model[i]), self.bins + 1) for i in indices])
-        self.edges = self.edges.reshape(len(indices), self.bins + 1)
+        leaves = model.leaves()
+        self._edges = {id(leaves[i]): np.linspace(*activation_range(leaves[i]), self.bins + 1) for i in indices}
+        self.edges = np.array(list(self._edges.values())).reshape(len(indices), self.bins + 1)
         return indices
 
-    def _measure(self, index: int, out: np.ndarray) -> tuple[float, float, np.ndarray]:
-        edges = self.edges[self.layer_indices.index(index)]
+    def _measure(self, layer: Layer, out: np.ndarray) -> tuple[float, float, np.ndarray]:
+        edges = self._edges[id(layer)]
         return float(out.mean()), float(out.std()), histogram(out, edges[0], edges[-1], self.bins)
 
     def _store(self, measured: list[tuple[float, float, np.ndarray]]) -> None:
@@ -562,8 +668,8 @@ class SaturationFraction(_ActivationRecorder):
         self._unit_rows = {i: [] for i in indices}
         return indices
 
-    def _measure(self, index: int, out: np.ndarray) -> np.ndarray:
-        return saturated_fraction(self.model[index], out, per_unit=True)
+    def _measure(self, layer: Layer, out: np.ndarray) -> np.ndarray:
+        return saturated_fraction(layer, out, per_unit=True)
 
     def _store(self, measured: list[np.ndarray]) -> None:
         self._rows.append(np.array([float(m.mean()) for m in measured]))
@@ -600,7 +706,7 @@ class DeadFraction(_ActivationRecorder):
         self._alive_rows = {i: [] for i in indices}
         return indices
 
-    def _measure(self, index: int, out: np.ndarray) -> np.ndarray:
+    def _measure(self, layer: Layer, out: np.ndarray) -> np.ndarray:
         return alive_units(out)
 
     def _store(self, measured: list[np.ndarray]) -> None:
@@ -616,8 +722,8 @@ class DeadFraction(_ActivationRecorder):
 
 __all__ = [
     "HISTOGRAM_BINS", "SATURATION_MARGIN", "SATURATION_RANGES", "UNBOUNDED_HISTOGRAM_LIMIT", "ActivationStats",
-    "DeadFraction", "GradientNorms", "LayerActivations", "Recorder", "SaturationFraction", "UpdateRatio",
-    "WeightNorms", "activation_range", "alive_units", "collect_activations", "dead_fraction", "gradient_norms",
-    "histogram", "layer_names", "preserved", "saturated_fraction", "update_ratio", "weight_norms",
+    "BackwardSignal", "DeadFraction", "GradientNorms", "LayerActivations", "Probe", "Recorder", "SaturationFraction",
+    "UpdateRatio", "WeightNorms", "activation_range", "alive_units", "backward_signal", "collect_activations",
+    "dead_fraction", "gradient_norms", "histogram", "layer_names", "preserved", "saturated_fraction", "update_ratio",
+    "weight_norms",
 ]
-

@@ -1,4 +1,4 @@
-"""Layers: the building blocks of every network in the course.
+r"""Layers: the building blocks of every network in the course.
 
 The shared interface
 --------------------
@@ -14,9 +14,16 @@ Every layer has
 * ``buffers``: name -> array of state that is not learned (BatchNorm's running
   statistics);
 * ``train()`` / ``eval()``: switch the mode (``self.training``); only layers
-  that behave differently (BatchNorm, RReLU) look at it.
+  that behave differently (BatchNorm, RReLU) look at it;
+* ``in_features`` / ``out_features``: the widths the layer takes and gives
+  (None: any width, and the output as wide as the input).
 
 Shapes: a batch is ``(N, D)``: N examples, D features.
+
+The layers here: :class:`Dense`, :class:`BatchNorm`, :class:`LayerNorm`,
+:class:`Sequential` (a chain), :class:`Residual` (``x + block(x)``) and
+:class:`Parameters` (a bare point for the optimizers' 2-D experiments). The
+activations are layers too (:mod:`vanishing.activations`).
 """
 
 from __future__ import annotations
@@ -42,24 +49,16 @@ class Layer:
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x
 
-    def _forward(self, x: np.ndarray) -> np.ndarray:
-        """``forward`` without the input checks, for a Sequential that checked its chain already."""
-        return self.forward(x)
-
     def backward(self, dout: np.ndarray) -> np.ndarray:
         return dout
 
-    def _backward_params(self, dout: np.ndarray) -> None:
-        """Fill ``grads`` only, for the first layer of a network, whose input gradient nobody uses."""
-        self.backward(dout)
-
     @property
-    def in_width(self) -> int | None:
+    def in_features(self) -> int | None:
         """The input width this layer requires (None: any)."""
         return None
 
     @property
-    def out_width(self) -> int | None:
+    def out_features(self) -> int | None:
         """The output width this layer produces (None: the same as its input)."""
         return None
 
@@ -84,23 +83,21 @@ class Layer:
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def _check_input(self, x: np.ndarray, features: int | None, name: str = "x") -> None:
-        """Cheap checks on a forward input: a 2-D float array with the right width."""
+        """Cheap checks on a forward input: a 2-D array with the right width (and the layer's dtype)."""
+        layer = type(self).__name__
         if not isinstance(x, np.ndarray):
-            raise TypeError(f"{type(self).__name__}.forward: {name} must be a numpy array, got {type(x).__name__}")
+            raise TypeError(f"{layer}.forward: {name} must be a numpy array, got {type(x).__name__}")
         if x.ndim != 2:
-            raise ValueError(
-                f"{type(self).__name__}.forward: {name} has shape {x.shape}; expected 2 dimensions (N, D)"
-            )
+            raise ValueError(f"{layer}.forward: {name} has shape {x.shape}; expected 2 dimensions (N, D)")
         if features is not None and x.shape[1] != features:
             raise ValueError(
-                f"{type(self).__name__}.forward: {name} has shape {x.shape} but the layer expects "
+                f"{layer}.forward: {name} has shape {x.shape} but the layer expects "
                 f"(N, {features}): the input width {x.shape[1]} does not match {features}"
             )
-
-    def _check_dtype(self, x: np.ndarray, dtype: np.dtype, name: str = "x") -> None:
-        if x.dtype != dtype:
+        dtype = getattr(self, "dtype", None)
+        if dtype is not None and x.dtype != dtype:
             raise TypeError(
-                f"{type(self).__name__}.forward: {name} has dtype {x.dtype} but the layer's parameters are "
+                f"{layer}.forward: {name} has dtype {x.dtype} but the layer's parameters are "
                 f"{dtype}; allowed: {dtype} (convert with {name}.astype(numpy.{dtype}))"
             )
 
@@ -137,7 +134,7 @@ class Dense(Layer):
                  init: str = "glorot_uniform", dtype: Any = np.float64, bias: float = 0.0,
                  **init_kwargs: Any) -> None:
         super().__init__()
-        from . import init as initializers  # init imports nothing from here; kept local for clarity
+        from .init import initialize  # init imports nothing from here; kept local for clarity
 
         check.positive("in_features", in_features, integer=True)
         check.positive("out_features", out_features, integer=True)
@@ -145,7 +142,7 @@ class Dense(Layer):
         check.number("bias", bias)
         self.dtype = check.float_dtype("dtype", dtype)
         self.init = init
-        W = initializers.initialize(init, (in_features, out_features), rng=rng, **init_kwargs)
+        W = initialize(init, (in_features, out_features), rng=rng, **init_kwargs)
         self.params = {"W": W.astype(self.dtype), "b": np.full(out_features, bias, dtype=self.dtype)}
         self._init_grads()
 
@@ -157,41 +154,74 @@ class Dense(Layer):
     def out_features(self) -> int:
         return self.params["W"].shape[1]
 
-    @property
-    def in_width(self) -> int:
-        return self.params["W"].shape[0]
-
-    @property
-    def out_width(self) -> int:
-        return self.params["W"].shape[1]
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._check_input(x, self.in_features)
-        self._check_dtype(x, self.dtype)
-        return self._forward(x)
-
-    def _forward(self, x: np.ndarray) -> np.ndarray:
         self.cache["x"] = x
-        out = x @ self.params["W"]
-        out += self.params["b"]
-        return out
+        return x @ self.params["W"] + self.params["b"]
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        self._backward_params(dout)
+        self.grads["W"][...] = self.cache["x"].T @ dout
+        self.grads["b"][...] = dout.sum(axis=0)
         return dout @ self.params["W"].T
-
-    def _backward_params(self, dout: np.ndarray) -> None:
-        np.matmul(self.cache["x"].T, dout, out=self.grads["W"])
-        dout.sum(axis=0, out=self.grads["b"])  # the method skips np.sum's Python-level dispatch
 
     def __repr__(self) -> str:
         return f"Dense({self.in_features}, {self.out_features}, init={self.init!r}, dtype={self.dtype})"
 
 
-class BatchNorm(Layer):
+class _Normalization(Layer):
+    r"""What BatchNorm and LayerNorm share: learnable :math:`\gamma`, :math:`\beta` (D,) and the affine output.
+
+    Both compute :math:`\hat x = (x - \mu)/\sqrt{\sigma^2 + \epsilon}` and return
+    :math:`\gamma \hat x + \beta`; they differ in the axis the statistics run over.
+    """
+
+    def __init__(self, num_features: int, *, eps: float, dtype: Any) -> None:
+        super().__init__()
+        check.positive("num_features", num_features, integer=True)
+        check.positive("eps", eps)
+        self.dtype = check.float_dtype("dtype", dtype)
+        self.eps = eps
+        self.params = {"gamma": np.ones(num_features, self.dtype), "beta": np.zeros(num_features, self.dtype)}
+        self._init_grads()
+
+    @property
+    def num_features(self) -> int:
+        return self.params["gamma"].shape[0]
+
+    @property
+    def in_features(self) -> int:
+        return self.num_features
+
+    def _affine(self, x_hat: np.ndarray, inv_std: np.ndarray) -> np.ndarray:
+        self.cache["x_hat"], self.cache["inv_std"] = x_hat, inv_std
+        return self.params["gamma"] * x_hat + self.params["beta"]
+
+    def _affine_backward(self, dout: np.ndarray) -> np.ndarray:
+        """Fill ``grads`` and return :math:`g = dout \\cdot \\gamma`, the gradient with respect to :math:`\\hat x`."""
+        self.grads["gamma"][...] = np.sum(dout * self.cache["x_hat"], axis=0)
+        self.grads["beta"][...] = np.sum(dout, axis=0)
+        return dout * self.params["gamma"]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.num_features}, eps={self.eps})"
+
+
+def _normalization_dx(g: np.ndarray, x_hat: np.ndarray, inv_std: np.ndarray, axis: int) -> np.ndarray:
+    r"""dL/dx of :math:`\hat x = (x - \mu)/\sigma` with :math:`\mu, \sigma` over ``axis``, given :math:`g = dL/d\hat x`.
+
+    :math:`dx = \frac{1}{M\sigma}\,(M g - \sum g - \hat x \sum g\hat x)`, the sums
+    over the M entries along ``axis`` (the batch for BatchNorm, the units for LayerNorm).
+    """
+    m = g.shape[axis]
+    sum_g = g.sum(axis=axis, keepdims=True)
+    sum_gx = (g * x_hat).sum(axis=axis, keepdims=True)
+    return (inv_std / m) * (m * g - sum_g - x_hat * sum_gx)
+
+
+class BatchNorm(_Normalization):
     r"""Batch normalization over the batch axis (Ioffe and Szegedy, 2015).
 
-    Training mode: normalise with the batch mean and variance,
+    Training mode: normalise each unit with the batch mean and variance,
     :math:`\hat x = (x - \mu_B)/\sqrt{\sigma_B^2 + \epsilon}`, output
     :math:`\gamma \hat x + \beta`, and update the running statistics
     ``running_mean <- (1 - momentum) * running_mean + momentum * mu_B`` (and the
@@ -202,7 +232,7 @@ class BatchNorm(Layer):
     optimizer never touches them.
 
     Backward (training mode), with :math:`g = dout\cdot\gamma`:
-    :math:`dx = \frac{1}{N\sigma}\,(N g - \sum g - \hat x \sum g\hat x)`.
+    :math:`dx = \frac{1}{N\sigma}\,(N g - \sum_n g - \hat x \sum_n g\hat x)`.
     In evaluation mode the normalisation is a fixed affine map, so
     :math:`dx = g/\sqrt{\text{running\_var} + \epsilon}`.
 
@@ -211,95 +241,98 @@ class BatchNorm(Layer):
 
     def __init__(self, num_features: int, *, momentum: float = 0.1, eps: float = 1e-5,
                  dtype: Any = np.float64) -> None:
-        super().__init__()
-        check.positive("num_features", num_features, integer=True)
-        check.number("momentum", momentum, low=0, high=1)
-        check.positive("eps", eps)
-        self.dtype = check.float_dtype("dtype", dtype)
-        self.momentum = momentum
-        self.eps = eps
-        self.params = {"gamma": np.ones(num_features, self.dtype), "beta": np.zeros(num_features, self.dtype)}
+        super().__init__(num_features, eps=eps, dtype=dtype)
+        self.momentum = check.number("momentum", momentum, low=0, high=1)
         self.buffers = {"running_mean": np.zeros(num_features, self.dtype),
                         "running_var": np.ones(num_features, self.dtype)}
-        self._init_grads()
-
-    @property
-    def num_features(self) -> int:
-        return self.params["gamma"].shape[0]
-
-    @property
-    def in_width(self) -> int:
-        return self.num_features
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._check_input(x, self.num_features)
-        self._check_dtype(x, self.dtype)
-        return self._forward(x)
-
-    def _forward(self, x: np.ndarray) -> np.ndarray:
         if self.training:
-            n = x.shape[0]
-            if n < 2:
-                raise ValueError(
-                    f"BatchNorm.forward: x has shape {x.shape}; training mode needs a batch of at least 2 "
-                    "examples to estimate a variance (use eval() for single examples)"
-                )
-            mean = x.mean(axis=0)
-            centred = x - mean
-            var = np.mean(centred * centred, axis=0)
-            m = self.momentum
-            self.buffers["running_mean"] *= 1 - m
-            self.buffers["running_mean"] += m * mean
-            self.buffers["running_var"] *= 1 - m
-            self.buffers["running_var"] += (m * n / (n - 1)) * var
+            mean, var = self._batch_statistics(x)
         else:
-            centred = x - self.buffers["running_mean"]
-            var = self.buffers["running_var"]
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        self.cache["training"] = self.training
         inv_std = 1.0 / np.sqrt(var + self.eps)
-        x_hat = centred * inv_std
-        self.cache = {"x_hat": x_hat, "inv_std": inv_std, "training": self.training}
-        return self.params["gamma"] * x_hat + self.params["beta"]
+        return self._affine((x - mean) * inv_std, inv_std)
+
+    def _batch_statistics(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and (biased) variance of each unit over the batch; updates the running statistics."""
+        n = x.shape[0]
+        if n < 2:
+            raise ValueError(
+                f"BatchNorm.forward: x has shape {x.shape}; training mode needs a batch of at least 2 "
+                "examples to estimate a variance (use eval() for single examples)"
+            )
+        mean, var = x.mean(axis=0), x.var(axis=0)
+        m = self.momentum
+        self.buffers["running_mean"][...] = (1 - m) * self.buffers["running_mean"] + m * mean
+        self.buffers["running_var"][...] = (1 - m) * self.buffers["running_var"] + m * var * n / (n - 1)
+        return mean, var
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        x_hat, inv_std = self.cache["x_hat"], self.cache["inv_std"]
-        gamma = self.params["gamma"]
-        np.sum(dout * x_hat, axis=0, out=self.grads["gamma"])
-        np.sum(dout, axis=0, out=self.grads["beta"])
-        g = dout * gamma
+        g = self._affine_backward(dout)
         if not self.cache["training"]:
-            return g * inv_std
-        n = dout.shape[0]
-        # dx = (1/N) * inv_std * (N g - sum(g) - x_hat * sum(g * x_hat))
-        sum_g = self.grads["beta"] * gamma
-        sum_gx = self.grads["gamma"] * gamma
-        return (inv_std / n) * (n * g - sum_g - x_hat * sum_gx)
+            return g * self.cache["inv_std"]
+        return _normalization_dx(g, self.cache["x_hat"], self.cache["inv_std"], axis=0)
 
     def __repr__(self) -> str:
         return f"BatchNorm({self.num_features}, momentum={self.momentum}, eps={self.eps})"
 
 
-ForwardHook = Callable[[int, Layer, np.ndarray, np.ndarray], None]
+class LayerNorm(_Normalization):
+    r"""Layer normalization over the units of each example (Ba, Kiros and Hinton, 2016).
+
+    Every example n is normalised with its own mean and variance over its D units,
+    :math:`\hat x_{n} = (x_{n} - \mu_n)/\sqrt{\sigma_n^2 + \epsilon}`, and the
+    output is :math:`\gamma \hat x + \beta`. No batch statistics and no running
+    statistics: the layer computes the same in training and in evaluation mode,
+    and works on a batch of one example.
+
+    Backward, with :math:`g = dout\cdot\gamma`:
+    :math:`dx_n = \frac{1}{D\sigma_n}\,(D g_n - \sum_j g_{nj} - \hat x_n \sum_j g_{nj}\hat x_{nj})`.
+
+    Shapes: ``x`` (N, D), ``gamma``/``beta`` (D,).
+    """
+
+    def __init__(self, num_features: int, *, eps: float = 1e-5, dtype: Any = np.float64) -> None:
+        super().__init__(num_features, eps=eps, dtype=dtype)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._check_input(x, self.num_features)
+        mean = x.mean(axis=1, keepdims=True)
+        inv_std = 1.0 / np.sqrt(x.var(axis=1, keepdims=True) + self.eps)
+        return self._affine((x - mean) * inv_std, inv_std)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        g = self._affine_backward(dout)
+        return _normalization_dx(g, self.cache["x_hat"], self.cache["inv_std"], axis=1)
+
+
+ForwardHook = Callable[[Layer, np.ndarray, np.ndarray], None]
+BackwardHook = Callable[[Layer, np.ndarray], None]
 
 
 class Sequential(Layer):
     """A chain of layers applied in order.
 
     ``params`` and ``grads`` of a Sequential are flat dicts whose keys are
-    ``"<index>.<name>"`` (for example ``"0.W"``), so an optimizer sees every
-    parameter of the network under one name; the arrays are the layers' own
-    (updating them in place updates the layers).
+    ``"<index>.<name>"`` (for example ``"0.W"``; a layer inside a residual block
+    at index 3 gives ``"3.0.W"``), so an optimizer sees every parameter of the
+    network under one name; the arrays are the layers' own (updating them in
+    place updates the layers).
 
-    Forward hooks let diagnostics watch each layer's input and output from
-    outside the model: ``add_forward_hook(fn)`` calls ``fn(index, layer, x, out)``
-    after every layer's forward and returns a function that removes the hook.
+    Hooks let diagnostics watch every layer from outside the model, including
+    the layers inside residual blocks: ``add_forward_hook(fn)`` calls
+    ``fn(layer, x, out)`` after each layer's forward, ``add_backward_hook(fn)``
+    calls ``fn(layer, dout)`` with the gradient arriving at a layer's output,
+    before its backward. Both return a function that removes the hook.
     """
 
     def __init__(self, layers: Iterable[Layer]) -> None:
-        # No call to Layer.__init__: params, grads and buffers are views built
-        # from the layers' own dicts (properties below), not stored here.
+        # no Layer.__init__: params, grads and buffers are views of the layers' own dicts (properties below)
         self.cache: dict[str, Any] = {}
         self.training = True
-        # a tuple: the chain is checked once, here, and the parameter names below are fixed with it
         self.layers: tuple[Layer, ...] = tuple(layers)
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
@@ -307,9 +340,8 @@ class Sequential(Layer):
         if not self.layers:
             raise ValueError("layers is empty; a Sequential needs at least one layer")
         self._check_chain()
-        self._hooks: list[ForwardHook] = []
-        # (flat name, layer, name in the layer): built once, so params/grads cost one dict each step
-        self._names = [(f"{i}.{k}", layer, k) for i, layer in enumerate(self.layers) for k in layer.params]
+        self.forward_hooks: list[ForwardHook] = []
+        self.backward_hooks: list[BackwardHook] = []
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
@@ -322,28 +354,39 @@ class Sequential(Layer):
 
     @property
     def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return {flat: layer.params[k] for flat, layer, k in self._names}
-
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()}
 
     @property
     def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return {flat: layer.grads[k] for flat, layer, k in self._names}
-
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()}
 
     @property
     def buffers(self) -> dict[str, np.ndarray]:  # type: ignore[override]
         return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.buffers.items()}
 
+    @property
+    def in_features(self) -> int | None:
+        return next((layer.in_features for layer in self.layers if layer.in_features is not None), None)
+
+    @property
+    def out_features(self) -> int | None:
+        for layer in reversed(self.layers):
+            if layer.out_features is not None:
+                return layer.out_features
+            if layer.in_features is not None:
+                return layer.in_features
+        return None
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        """The dtype of the first layer that has one (None if no layer has)."""
+        return next((layer.dtype for layer in self.layers if getattr(layer, "dtype", None) is not None), None)
 
     def _check_chain(self) -> None:
-        """Every layer's input width and dtype must match what the layer before it produces.
-
-        Checked once here, so that ``forward`` checks only the network's input
-        and then runs the layers without checking each one again.
-        """
+        """Every layer's input width and dtype must match what the layer before it produces."""
         width, width_from, dtype, dtype_from = None, None, None, None
         for i, layer in enumerate(self.layers):
-            need = layer.in_width
+            need = layer.in_features
             if need is not None and width is not None and need != width:
                 raise ValueError(
                     f"layers[{i}]={layer!r} expects inputs of width {need}, but layers[{width_from}] "
@@ -355,35 +398,24 @@ class Sequential(Layer):
                     raise TypeError(f"layers[{i}] has dtype {own} but layers[{dtype_from}] has dtype {dtype}; "
                                     "allowed: one dtype for the whole network")
                 dtype, dtype_from = own, i
-            if layer.out_width is not None:
-                width, width_from = layer.out_width, i
-            elif need is not None:
-                width, width_from = need, i
+            if layer.out_features is not None or need is not None:
+                width, width_from = layer.out_features or need, i
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        hooks = self._hooks
-        for i, layer in enumerate(self.layers):
-            # the first layer checks the network's input; the chain behind it was checked in __init__
-            out = layer.forward(x) if i == 0 else layer._forward(x)
-            if hooks:
-                for hook in hooks:
-                    hook(i, layer, x, out)
+        for layer in self.layers:
+            out = layer.forward(x)
+            for hook in self.forward_hooks:
+                hook(layer, x, out)
             x = out
         return x
 
-    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        """Backpropagate ``dout`` through every layer; return dL/dx of the network's input.
-
-        ``input_grad=False`` (what :func:`vanishing.train.fit` uses) skips that
-        last product, which training never needs, and returns None.
-        """
-        layers = self.layers
-        for layer in reversed(layers[1:]):
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """Backpropagate ``dout`` through every layer, last to first; return dL/dx of the input."""
+        for layer in reversed(self.layers):
+            for hook in self.backward_hooks:
+                hook(layer, dout)
             dout = layer.backward(dout)
-        if input_grad:
-            return layers[0].backward(dout)
-        layers[0]._backward_params(dout)
-        return None
+        return dout
 
     def train(self) -> Sequential:
         self.training = True
@@ -397,27 +429,115 @@ class Sequential(Layer):
             layer.eval()
         return self
 
+    def leaves(self) -> list[Layer]:
+        """Every layer that computes something itself, in forward order, inside residual blocks too."""
+        return [leaf for layer in self.layers for leaf in (layer.leaves() if hasattr(layer, "leaves") else [layer])]
+
+    def chains(self) -> list[Sequential]:
+        """This Sequential and every Sequential nested in it (the blocks of :class:`Residual` layers)."""
+        return [self] + [chain for layer in self.layers if hasattr(layer, "chains") for chain in layer.chains()]
+
     def add_forward_hook(self, hook: ForwardHook) -> Callable[[], None]:
-        """Call ``hook(index, layer, x, out)`` after each layer's forward."""
-        self._hooks.append(hook)
+        """Call ``hook(layer, x, out)`` after the forward of every layer, nested ones included."""
+        return _add_hook([chain.forward_hooks for chain in self.chains()], hook)
 
-        def remove() -> None:
-            if hook in self._hooks:
-                self._hooks.remove(hook)
+    def add_backward_hook(self, hook: BackwardHook) -> Callable[[], None]:
+        """Call ``hook(layer, dout)`` before the backward of every layer, nested ones included."""
+        return _add_hook([chain.backward_hooks for chain in self.chains()], hook)
 
-        return remove
+    def __repr__(self) -> str:
+        inner = ",\n  ".join(repr(layer).replace("\n", "\n  ") for layer in self.layers)
+        return f"Sequential([\n  {inner}\n])"
+
+
+def _add_hook(lists: list[list[Any]], hook: Any) -> Callable[[], None]:
+    for hooks in lists:
+        hooks.append(hook)
+
+    def remove() -> None:
+        for hooks in lists:
+            if hook in hooks:
+                hooks.remove(hook)
+
+    return remove
+
+
+class Residual(Layer):
+    r"""A residual block (He et al., 2016): :math:`y = x + s\,F(x)`, with F a chain of layers.
+
+    The Jacobian is :math:`\partial y/\partial x = I + s\,\partial F/\partial x`:
+    whatever F does, the identity term gives the gradient a path with
+    derivative 1 around the block, so :math:`dx = dout + s \cdot F'(x)^T dout`.
+    ``scale`` s (default 1) shrinks the branch; a scale such as
+    :math:`1/\sqrt{L}` for L blocks keeps the forward variance from growing with depth.
+
+    ``block`` is a :class:`Sequential` (or a list of layers, made into one) that
+    maps (N, D) to (N, D): its output must have the width of its input.
+    ``params``, ``grads`` and ``buffers`` are the block's, under the block's names.
+    """
+
+    def __init__(self, block: Sequential | Iterable[Layer], *, scale: float = 1.0) -> None:
+        # no Layer.__init__: params, grads and buffers are the block's (properties below)
+        self.cache: dict[str, Any] = {}
+        self.training = True
+        self.block = block if isinstance(block, Sequential) else Sequential(block)
+        self.scale = check.number("scale", scale)
+        need, give = self.block.in_features, self.block.out_features
+        if need is not None and give is not None and need != give:
+            raise ValueError(
+                f"block maps width {need} to width {give}; a residual block must keep the width "
+                f"(x + block(x) needs the same shape)"
+            )
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return self.block.params
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return self.block.grads
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+        return self.block.buffers
+
+    @property
+    def in_features(self) -> int | None:
+        return self.block.in_features
 
     @property
     def dtype(self) -> np.dtype | None:
-        """The dtype of the first layer that has one (None if no layer has)."""
-        for layer in self.layers:
-            if hasattr(layer, "dtype"):
-                return layer.dtype
-        return None
+        return self.block.dtype
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        branch = self.block.forward(x)
+        if branch.shape != x.shape:
+            raise ValueError(f"Residual.forward: the block maps x of shape {x.shape} to shape {branch.shape}; "
+                             "allowed: a block whose output has the shape of its input")
+        return x + self.scale * branch
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return dout + self.block.backward(self.scale * dout)
+
+    def train(self) -> Residual:
+        self.training = True
+        self.block.train()
+        return self
+
+    def eval(self) -> Residual:
+        self.training = False
+        self.block.eval()
+        return self
+
+    def leaves(self) -> list[Layer]:
+        return self.block.leaves()
+
+    def chains(self) -> list[Sequential]:
+        return self.block.chains()
 
     def __repr__(self) -> str:
-        inner = ",\n  ".join(repr(layer) for layer in self.layers)
-        return f"Sequential([\n  {inner}\n])"
+        scale = "" if self.scale == 1 else f", scale={self.scale:g}"
+        return f"Residual({self.block!r}{scale})"
 
 
 class Parameters(Layer):

@@ -18,6 +18,13 @@ Every optimizer takes two kinds of weight decay:
 Under plain SGD the two are the same rule; under Adam they differ, because
 Adam divides the L2 term by :math:`\sqrt{\hat v}` too.
 
+Gradient clipping (Pascanu et al., 2013) acts on the gradients between the
+backward and the step: :func:`clip_grad_norm` rescales every gradient so that
+their global norm is at most ``max_norm`` (the direction of the step is kept);
+:func:`clip_grad_value` cuts every entry to ``[-max_value, max_value]`` (the
+direction changes). :class:`vanishing.train.GradientClipping` calls them in
+:func:`vanishing.train.fit`.
+
 State is inspectable: ``opt.state[name]`` is a dict of arrays for each
 parameter (``"velocity"`` for SGD with momentum, ``"square_avg"`` for RMSProp,
 ``"m"`` and ``"v"`` for Adam), and ``opt.t`` counts the steps taken.
@@ -176,6 +183,35 @@ class AdamW(Adam):
     def __init__(self, model: Any, lr: float = 0.001, *, decoupled_weight_decay: float = 0.01,
                  **kwargs: Any) -> None:
         super().__init__(model, lr, decoupled_weight_decay=decoupled_weight_decay, **kwargs)
+
+
+def global_norm(grads: dict[str, np.ndarray]) -> float:
+    r"""The norm of all gradients as one vector: :math:`\sqrt{\sum_p \|g_p\|_2^2}`."""
+    return float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values())))
+
+
+def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
+    r"""Scale every gradient in place by :math:`\min(1, \text{max\_norm}/\|g\|)`; return :math:`\|g\|` before.
+
+    :math:`\|g\|` is :func:`global_norm`. After the call the global norm is at
+    most ``max_norm`` and every gradient points where it pointed before.
+    """
+    check.positive("max_norm", max_norm)
+    norm = global_norm(grads)
+    if norm > max_norm:
+        for g in grads.values():
+            g *= max_norm / norm
+    return norm
+
+
+def clip_grad_value(grads: dict[str, np.ndarray], max_value: float) -> float:
+    """Cut every gradient entry in place to ``[-max_value, max_value]``; return the fraction of entries cut."""
+    check.positive("max_value", max_value)
+    cut = sum(int(np.count_nonzero(np.abs(g) > max_value)) for g in grads.values())
+    total = sum(g.size for g in grads.values())
+    for g in grads.values():
+        np.clip(g, -max_value, max_value, out=g)
+    return cut / total if total else 0.0
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, RMSProp, Adam, AdamW)}

@@ -2,37 +2,48 @@ r"""The training loop: mini-batch gradient descent with callbacks.
 
 The shared interface
 --------------------
-:func:`fit` trains a model in place and returns a :class:`History`. Each step is
+:func:`fit` trains a model in place for a budget of ``steps=`` updates or
+``epochs=`` passes over the data, and returns a :class:`History`. The loop is
+the textbook one; every step is
 
-1. ``on_step_begin(state)``
-2. ``out = model.forward(x_batch)``, ``loss_value = loss.forward(out, y_batch)``
-3. ``model.backward(loss.backward())``
+1. ``on_step_begin(state)``: ``state.x``, ``state.y`` hold the mini-batch;
+2. ``out = model.forward(x)``, ``loss = loss_fn.forward(out, y)``;
+3. ``model.backward(loss_fn.backward())``;
 4. ``on_after_backward(state)``: the gradients of this step are in ``model.grads``
-   and the parameters are not yet updated;
-5. ``optimizer.step()``
+   and the parameters are not yet updated (gradient clipping happens here);
+5. ``optimizer.step()``;
 6. ``on_step_end(state)``: the parameters are updated.
 
-Around the steps come ``on_train_begin(state)``, ``on_epoch_end(state)`` and
-``on_train_end(state)``. A callback is any object with some of these methods
-(:class:`Callback` has them all as no-ops, to subclass). All receive the same
-:class:`TrainState`; a callback stops training by setting ``state.stop = True``
-(the stop button of a widget does this): the loop ends after the current step.
+Around the steps come ``on_train_begin(state)``, ``on_epoch_end(state)`` (also
+after the last, possibly partial, epoch) and ``on_train_end(state)``. A
+callback is any object with some of these methods (:class:`Callback` has them
+all as no-ops, to subclass). All receive the same :class:`TrainState`; a
+callback stops training by setting ``state.stop = True`` (a widget's stop
+button does this): the loop ends after the current step.
 
 Steps are numbered from 1: during step ``s``, ``state.step == s``, and after it
 ``s`` updates have been applied.
 
-Divergence
-----------
-After every step the loop checks that the loss and every parameter are finite.
-If not, it stops at once and raises :class:`DivergenceError`, whose message
-names the step and the likely cause, and which carries the partial history.
-numpy's overflow warnings are silenced inside :func:`fit`: the error says more.
+What :func:`fit` adds by itself, as callbacks that run before yours:
+
+* :class:`DivergenceGuard`: after the backward, the loss must be finite; after
+  the update, every parameter must be. If not, training stops at once with a
+  :class:`DivergenceError` whose message names the step and the likely cause,
+  and which carries the partial history (numpy's overflow warnings are silenced
+  inside :func:`fit`: the error says more);
+* :class:`EpochMetrics`: the loss and accuracy of every epoch, from the steps' batches;
+* :class:`Validation`: loss and accuracy on ``(X_val, y_val)`` after every epoch, when given.
+
+:class:`GradientClipping` is the one place where gradients are clipped (by
+global norm or by value, :func:`vanishing.optim.clip_grad_norm` and
+:func:`vanishing.optim.clip_grad_value`); pass it in ``callbacks``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +53,7 @@ from . import _validate as check
 from .activations import Sigmoid
 from .layers import Layer, Sequential
 from .losses import BCE, MSE, BCEWithLogits, Loss, SoftmaxCrossEntropy, make_loss
+from .optim import clip_grad_norm, clip_grad_value, global_norm
 
 CALLBACK_EVENTS = ("on_train_begin", "on_step_begin", "on_after_backward", "on_step_end", "on_epoch_end",
                    "on_train_end")
@@ -127,7 +139,7 @@ class TrainState:
     """The state shared with every callback during :func:`fit`.
 
     ``loss`` is the float loss value of the current step, ``loss_fn`` the loss
-    object; ``x`` and ``y`` are the current mini-batch. Set ``stop = True`` to
+    object; ``x`` and ``y`` are the current mini-batch and ``out`` the model's output on it. Set ``stop = True`` to
     end training after the current step.
     """
 
@@ -140,6 +152,7 @@ class TrainState:
     loss: float = math.nan
     x: np.ndarray | None = None
     y: np.ndarray | None = None
+    out: np.ndarray | None = None
     stop: bool = False
 
 
@@ -166,7 +179,7 @@ class Callback:
 
 
 class StopAfter(Callback):
-    """Ends training after ``steps`` updates (:func:`fit` counts its budget in epochs)."""
+    """Ends training after ``steps`` updates."""
 
     def __init__(self, steps: int) -> None:
         self.steps = steps
@@ -190,9 +203,7 @@ class AccuracyRule:
     """How to read class predictions from a model's output, and class labels from targets.
 
     ``labels(target)`` and ``predict(pred)`` return arrays of the same shape;
-    accuracy is the fraction of their entries that agree. ``predict`` can
-    write into a preallocated ``out`` array, so :func:`fit` pays one ufunc
-    call per step for its running accuracy.
+    accuracy is the fraction of their entries that agree.
     """
 
     def __init__(self, kind: str, threshold: float = 0.5) -> None:
@@ -206,16 +217,10 @@ class AccuracyRule:
             return target.argmax(axis=1)
         return target.reshape(len(target), -1) > 0.5
 
-    def predict(self, pred: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def predict(self, pred: np.ndarray) -> np.ndarray:
         if self.kind == "threshold":
-            return np.greater(pred, self.threshold, out=out)
-        return pred.argmax(axis=1, out=out)
-
-    def empty(self, pred_shape: tuple[int, ...], n: int) -> np.ndarray:
-        """A buffer for the predictions of n examples."""
-        if self.kind == "threshold":
-            return np.empty((n,) + tuple(pred_shape[1:]), dtype=bool)
-        return np.empty(n, dtype=np.intp)
+            return pred.reshape(len(pred), -1) > self.threshold
+        return pred.argmax(axis=1)
 
     def accuracy(self, pred: np.ndarray, target: np.ndarray) -> float:
         """Fraction of entries where the predicted label equals the target label."""
@@ -368,9 +373,123 @@ def _parameter_message(name: str, value: float, step: int, epoch: int, optimizer
             f"while the loss was {value:.4g}: {_advice(optimizer, model)}")
 
 
+# --- the callbacks fit adds ----------------------------------------------------------------------------------------
+
+class DivergenceGuard(Callback):
+    """Stops training with a :class:`DivergenceError` at the first non-finite loss or parameter."""
+
+    def on_train_begin(self, state: TrainState) -> None:
+        # the arrays are updated in place by the optimizers, so the list stays valid for the whole run
+        self.params = list(state.model.params.items())
+
+    def on_after_backward(self, state: TrainState) -> None:
+        if not math.isfinite(state.loss):
+            message = _loss_message(state.loss, state.step, state.epoch, state.optimizer, state.model)
+            raise _diverged(state, message, None, f"loss became {state.loss}")
+
+    def on_step_end(self, state: TrainState) -> None:
+        bad = _first_non_finite(self.params)
+        if bad is not None:
+            message = _parameter_message(bad, state.loss, state.step, state.epoch, state.optimizer, state.model)
+            raise _diverged(state, message, bad, f"parameter {bad!r} became non-finite")
+
+
+def _diverged(state: TrainState, message: str, parameter: str | None, cause: str) -> DivergenceError:
+    state.history.diverged = True
+    state.history.divergence = message
+    return DivergenceError(message, step=state.step, epoch=state.epoch, loss=state.loss, history=state.history,
+                           parameter=parameter, cause=cause)
+
+
+class EpochMetrics(Callback):
+    """The loss of every epoch (the batch-size-weighted mean of its steps' losses) and its accuracy.
+
+    Accuracy counts the predictions of every step's forward, made before that
+    step's update, so it lags slightly behind the model; ``rule=None`` (regression)
+    records no accuracy.
+    """
+
+    def __init__(self, rule: AccuracyRule | None) -> None:
+        self.rule = rule
+        self.loss_sum = self.examples = self.correct = self.labels = 0
+
+    def on_after_backward(self, state: TrainState) -> None:
+        n = len(state.y)
+        self.loss_sum += state.loss * n
+        self.examples += n
+        if self.rule is not None:
+            labels = self.rule.labels(state.y)
+            self.correct += np.count_nonzero(self.rule.predict(state.out) == labels)
+            self.labels += labels.size
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        state.history.epoch_loss.append(self.loss_sum / self.examples)
+        if self.rule is not None:
+            state.history.epoch_accuracy.append(self.correct / self.labels)
+        self.loss_sum = self.examples = self.correct = self.labels = 0
+
+
+class Validation(Callback):
+    """Loss and accuracy on ``(X, y)`` in evaluation mode after every epoch (``history.val_loss``, ``val_accuracy``)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.X, self.y = X, y
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        result = _evaluate(state.model, state.loss_fn, self.X, self.y)
+        state.history.val_loss.append(result.loss)
+        if result.accuracy is not None:
+            state.history.val_accuracy.append(result.accuracy)
+
+
+class GradientClipping(Callback):
+    r"""Clip the gradients after every backward, before the update (Pascanu et al., 2013).
+
+    ``max_norm``: if the global norm :math:`\|g\| = \sqrt{\sum_p \|g_p\|^2}` over
+    every parameter exceeds it, every gradient is scaled by ``max_norm / ||g||``:
+    the step keeps its direction and gets shorter. ``max_value``: every entry is
+    clipped to ``[-max_value, max_value]``: large entries are cut, small ones
+    kept, so the step changes direction. Give one of the two.
+
+    Records per step: ``norms`` (the global norm before clipping) and
+    ``clipped`` (with ``max_norm``: 1.0 if that step was rescaled, else 0.0;
+    with ``max_value``: the fraction of gradient entries that were cut).
+    ``clipped_fraction`` is the mean of ``clipped`` over the run.
+    """
+
+    def __init__(self, max_norm: float | None = None, max_value: float | None = None) -> None:
+        if (max_norm is None) == (max_value is None):
+            raise ValueError(f"max_norm={max_norm!r}, max_value={max_value!r}: give exactly one of the two")
+        self.max_norm = None if max_norm is None else check.positive("max_norm", max_norm)
+        self.max_value = None if max_value is None else check.positive("max_value", max_value)
+        self.norms: list[float] = []
+        self.clipped: list[float] = []
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self.norms, self.clipped = [], []
+
+    def on_after_backward(self, state: TrainState) -> None:
+        grads = state.model.grads
+        if self.max_norm is not None:
+            norm = clip_grad_norm(grads, self.max_norm)
+            self.clipped.append(float(norm > self.max_norm))
+        else:
+            norm = global_norm(grads)
+            self.clipped.append(clip_grad_value(grads, self.max_value))
+        self.norms.append(norm)
+
+    @property
+    def clipped_fraction(self) -> float:
+        return float(np.mean(self.clipped)) if self.clipped else 0.0
+
+    def __repr__(self) -> str:
+        which = f"max_norm={self.max_norm}" if self.max_norm is not None else f"max_value={self.max_value}"
+        return f"GradientClipping({which})"
+
+
 # --- the loop ------------------------------------------------------------------------------------------------------
 
-def _batches(n: int, batch_size: int) -> list[tuple[int, int]]:
+def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     """(start, stop) of each mini-batch; a last batch of one example joins the one before.
 
     BatchNorm cannot estimate a variance from one example, so a lone final
@@ -382,10 +501,33 @@ def _batches(n: int, batch_size: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def fit(model: Any, loss: Loss | str, optimizer: Any, X: np.ndarray, y: np.ndarray, *, epochs: int,
-        batch_size: int, rng: np.random.Generator, callbacks: Iterable[Any] = (),
-        X_val: np.ndarray | None = None, y_val: np.ndarray | None = None, shuffle: bool = True) -> History:
-    """Train ``model`` in place by mini-batch gradient descent.
+def batches(X: np.ndarray, y: np.ndarray, batch_size: int, *, rng: np.random.Generator, shuffle: bool = True,
+            steps: int | None = None, epochs: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray, bool]]:
+    """Mini-batches ``(epoch, x, y, last_of_epoch)`` until ``steps`` batches or ``epochs`` passes are done.
+
+    Every epoch draws a new order of the examples from ``rng`` (unless
+    ``shuffle=False``). When the step budget ends inside an epoch, its last
+    batch is marked ``last_of_epoch`` too.
+    """
+    bounds = _batch_bounds(len(X), batch_size)
+    step = 0
+    for epoch in itertools.count(1):
+        if epochs is not None and epoch > epochs:
+            return
+        order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+        X_epoch, y_epoch = X[order], y[order]  # one gather per epoch; every batch is then a contiguous view
+        for i, (start, stop) in enumerate(bounds):
+            step += 1
+            yield epoch, X_epoch[start:stop], y_epoch[start:stop], i == len(bounds) - 1 or step == steps
+            if step == steps:
+                return
+
+
+def fit(model: Any, loss: Loss | str, optimizer: Any, X: np.ndarray, y: np.ndarray, *, batch_size: int,
+        rng: np.random.Generator, steps: int | None = None, epochs: int | None = None,
+        callbacks: Iterable[Any] = (), X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
+        shuffle: bool = True) -> History:
+    """Train ``model`` in place by mini-batch gradient descent, for ``steps`` updates or ``epochs`` passes.
 
     Parameters
     ----------
@@ -398,11 +540,13 @@ def fit(model: Any, loss: Loss | str, optimizer: Any, X: np.ndarray, y: np.ndarr
     X, y
         Training data, ``X`` of shape (N, D), finite floats (cast to the model's
         dtype if needed); ``y`` with N rows in the form the loss expects.
-    epochs, batch_size
-        Passes over the data and examples per step (a batch larger than N means
-        one step per epoch). A final batch of one example joins the previous one.
+    batch_size
+        Examples per step (a batch larger than N means one step per epoch). A
+        final batch of one example joins the previous one.
     rng
         Draws the order of the examples in every epoch (``shuffle=True``).
+    steps, epochs
+        The budget: give exactly one.
     callbacks
         Objects with some of the methods in :data:`CALLBACK_EVENTS` (see the module docstring).
     X_val, y_val
@@ -420,133 +564,86 @@ def fit(model: Any, loss: Loss | str, optimizer: Any, X: np.ndarray, y: np.ndarr
     DivergenceError
         At the first step whose loss, or whose updated parameters, are not finite.
     """
+    loss, X, y, callbacks = _checked_arguments(model, loss, optimizer, X, y, batch_size, rng, steps, epochs,
+                                               callbacks, X_val, y_val)
+    history = History()
+    state = TrainState(model=model, optimizer=optimizer, loss_fn=loss, history=history)
+    handlers = {event: [getattr(cb, event) for cb in callbacks if hasattr(cb, event)] for event in CALLBACK_EVENTS}
+
+    def emit(event: str) -> None:
+        for handler in handlers[event]:
+            handler(state)
+
+    model.train()
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            emit("on_train_begin")
+            for state.epoch, state.x, state.y, last_of_epoch in batches(
+                    X, y, batch_size, rng=rng, shuffle=shuffle, steps=steps, epochs=epochs):
+                if state.stop:  # set before any step (in on_train_begin, or by a stop button)
+                    break
+                state.step = history.steps = state.step + 1
+                history.epochs = state.epoch
+                emit("on_step_begin")
+                state.out = model.forward(state.x)
+                state.loss = loss.forward(state.out, state.y)
+                history.loss.append(state.loss)
+                model.backward(loss.backward())
+                emit("on_after_backward")
+                optimizer.step()
+                emit("on_step_end")
+                if last_of_epoch or state.stop:
+                    emit("on_epoch_end")
+                if state.stop:
+                    break
+    finally:
+        history.stopped_early = state.stop
+        emit("on_train_end")
+    return history
+
+
+def _checked_arguments(model: Any, loss: Loss | str, optimizer: Any, X: Any, y: Any, batch_size: int,
+                       rng: Any, steps: int | None, epochs: int | None, callbacks: Iterable[Any],
+                       X_val: Any, y_val: Any) -> tuple[Loss, np.ndarray, np.ndarray, list[Any]]:
+    """Check :func:`fit`'s arguments; return the loss, the data cast to the model's dtype, and every callback."""
     _check_model(model)
     loss = _as_loss(loss)
     if not (hasattr(optimizer, "step") and callable(optimizer.step)):
         raise TypeError(f"optimizer={optimizer!r} must have a step() method (see vanishing.optim)")
     X, y = _check_data(X, y, model)
-    check.positive("epochs", epochs, integer=True)
+    if (steps is None) == (epochs is None):
+        raise ValueError(f"steps={steps!r}, epochs={epochs!r}: give exactly one budget, steps= or epochs=")
+    if epochs is None:
+        check.positive("steps", steps, integer=True)
+    else:
+        check.positive("epochs", epochs, integer=True)
     check.positive("batch_size", batch_size, integer=True)
     check.rng("rng", rng)
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together (or neither)")
-    if X_val is not None:
-        X_val, y_val = _check_data(X_val, y_val, model, "X_val", "y_val")
-    callbacks = _check_callbacks(callbacks)
     _check_parameters_finite(model)
-
-    def handlers(event: str) -> list[Callable[[TrainState], None]]:
-        return [getattr(cb, event) for cb in callbacks if callable(getattr(cb, event, None))]
-
-    train_begin, step_begin, after_backward, step_end, epoch_end, train_end = map(handlers, CALLBACK_EVENTS)
-
-    history = History()
-    state = TrainState(model=model, optimizer=optimizer, loss_fn=loss, history=history)
-    rule = accuracy_rule(loss, model, y)
-    # Running accuracy: each step writes its predicted labels into one buffer (a single ufunc call);
-    # they are compared with the targets' labels once per epoch.
-    labels = rule.labels(y) if rule is not None else None
-    predicted = None
-    # The arrays are updated in place by the optimizers, so the list stays valid for the whole run.
-    param_items = list(model.params.items())
-    sequential = isinstance(model, Sequential)
-    bounds = _batches(len(X), batch_size)
-    losses = history.loss
-    isfinite = math.isfinite
-    step = 0
-
-    def diverge(message: str, value: float, parameter: str | None, cause: str) -> DivergenceError:
-        history.diverged = True
-        history.divergence = message
-        for handler in train_end:
-            handler(state)
-        return DivergenceError(message, step=step, epoch=state.epoch, loss=value, history=history,
-                               parameter=parameter, cause=cause)
-
-    model.train()
-    for handler in train_begin:
-        handler(state)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(1, epochs + 1):
-            if state.stop:  # set before any step (in on_train_begin, or by a stop button)
-                history.stopped_early = True
-                break
-            state.epoch = epoch
-            history.epochs = epoch
-            if shuffle:
-                # one gather per epoch, then every batch is a contiguous view
-                order = rng.permutation(len(X))
-                X_epoch, y_epoch = X[order], y[order]
-            else:
-                X_epoch, y_epoch = X, y
-            loss_sum = 0.0
-            seen = 0
-            for start, stop in bounds:
-                x_batch, y_batch = X_epoch[start:stop], y_epoch[start:stop]
-                step += 1
-                state.step, state.x, state.y = step, x_batch, y_batch
-                for handler in step_begin:
-                    handler(state)
-                out = model.forward(x_batch)
-                value = loss.forward(out, y_batch)
-                losses.append(value)
-                history.steps = step
-                state.loss = value
-                if not isfinite(value):
-                    message = _loss_message(value, step, epoch, optimizer, model)
-                    raise diverge(message, value, None, f"loss became {value}")
-                loss_sum += value * (stop - start)
-                seen += stop - start
-                if rule is not None:
-                    if predicted is None:
-                        predicted = rule.empty(out.shape, len(X))
-                    rule.predict(out, out=predicted[start:stop])
-                if sequential:
-                    model.backward(loss.backward(), input_grad=False)  # nobody needs dL/dX here
-                else:
-                    model.backward(loss.backward())
-                for handler in after_backward:
-                    handler(state)
-                optimizer.step()
-                bad = _first_non_finite(param_items)
-                if bad is not None:
-                    message = _parameter_message(bad, value, step, epoch, optimizer, model)
-                    raise diverge(message, value, bad, f"parameter {bad!r} became non-finite")
-                for handler in step_end:
-                    handler(state)
-                if state.stop:
-                    break
-            history.epoch_loss.append(loss_sum / seen)
-            if rule is not None:
-                agree = predicted[:seen] == labels[order[:seen]] if shuffle else predicted[:seen] == labels[:seen]
-                history.epoch_accuracy.append(float(np.count_nonzero(agree) / agree.size))
-            if X_val is not None:
-                result = _evaluate(model, loss, X_val, y_val)
-                history.val_loss.append(result.loss)
-                if result.accuracy is not None:
-                    history.val_accuracy.append(result.accuracy)
-            for handler in epoch_end:
-                handler(state)
-            if state.stop:
-                history.stopped_early = True
-                break
-    for handler in train_end:
-        handler(state)
-    return history
+    own: list[Any] = [DivergenceGuard(), EpochMetrics(accuracy_rule(loss, model, y))]
+    if X_val is not None:
+        own.append(Validation(*_check_data(X_val, y_val, model, "X_val", "y_val")))
+    return loss, X, y, own + _check_callbacks(callbacks)
 
 
 # --- evaluation ----------------------------------------------------------------------------------------------------
 
-def _set_modes(model: Any, modes: list[bool]) -> None:
-    layers = model.layers if isinstance(model, Sequential) else []
-    model.training = modes[0]
-    for layer, mode in zip(layers, modes[1:], strict=True):
-        layer.training = mode
+def _every_layer(model: Any) -> list[Layer]:
+    """The model and every layer inside it, residual blocks included (each once)."""
+    if not isinstance(model, Sequential):
+        return [model]
+    return list(dict.fromkeys(layer for chain in model.chains() for layer in (chain, *chain.layers)))
 
 
 def _get_modes(model: Any) -> list[bool]:
-    layers = model.layers if isinstance(model, Sequential) else []
-    return [model.training] + [layer.training for layer in layers]
+    return [layer.training for layer in _every_layer(model)]
+
+
+def _set_modes(model: Any, modes: list[bool]) -> None:
+    for layer, mode in zip(_every_layer(model), modes, strict=True):
+        layer.training = mode
 
 
 def predict(model: Any, X: np.ndarray) -> np.ndarray:

@@ -240,14 +240,11 @@ class RandomShift(Layer):
         self.dtype = check.float_dtype("dtype", dtype)
 
     @property
-    def in_width(self) -> int:
+    def in_features(self) -> int:
         return self.num
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._check_input(x, self.num)
-        return self._forward(x)
-
-    def _forward(self, x: np.ndarray) -> np.ndarray:
         if not self.training:
             self.cache = {"scale": None}
             return x
@@ -809,8 +806,8 @@ def train_mode_pass(model: Sequential, X: np.ndarray, y: np.ndarray, batch_size:
         if not isinstance(model[index], BatchNorm):
             raise ValueError(f"watch={watch!r}: layer {index} is {model[index]!r}, not a BatchNorm")
 
-        def hook(i: int, layer: Layer, x: np.ndarray, out: np.ndarray) -> None:
-            if i == index:
+        def hook(layer: Layer, x: np.ndarray, out: np.ndarray) -> None:
+            if layer is model[index]:
                 seen["x"] = x
 
         remove = model.add_forward_hook(hook)

@@ -59,7 +59,7 @@ from ..diagnostics import (
 from ..init import INITIALIZERS
 from ..models import BATCHNORM_POSITIONS, mlp
 from ..optim import OPTIMIZERS, Optimizer, make_optimizer
-from ..train import Callback, DivergenceError, TrainState, _batches, evaluate, fit
+from ..train import Callback, DivergenceError, TrainState, _batch_bounds, evaluate, fit
 from ._tables import text_table
 
 __all__ = [
@@ -504,7 +504,7 @@ class DashboardTrainer:
         if self._started is not None:
             raise RuntimeError("this trainer has run already; make a new DashboardTrainer")
         s = self.settings
-        steps_per_epoch = len(_batches(len(self.data.X_train), s.batch_size))
+        steps_per_epoch = len(_batch_bounds(len(self.data.X_train), s.batch_size))
         epochs = -(-s.steps // steps_per_epoch)
         self._started = time.perf_counter()
         try:

@@ -226,16 +226,16 @@ class _ReluWatch(Callback):
 
     def on_train_begin(self, state: TrainState) -> None:
         model = state.model
-        self._relus = [i for i, layer in enumerate(model) if isinstance(layer, ReLU)]
+        self._relus = [layer for layer in model if isinstance(layer, ReLU)]
         self.max_grad = dict.fromkeys(model.params, 0.0)
         self._remove = model.add_forward_hook(self._hook)
 
-    def _hook(self, index: int, layer: Layer, x: np.ndarray, out: np.ndarray) -> None:
-        if index in self._relus:
-            self._rows[index] = (out.any(axis=0), float(x.max()))
+    def _hook(self, layer: Layer, x: np.ndarray, out: np.ndarray) -> None:
+        if layer in self._relus:
+            self._rows[id(layer)] = (out.any(axis=0), float(x.max()))
 
     def on_after_backward(self, state: TrainState) -> None:
-        rows = [self._rows[i] for i in self._relus]
+        rows = [self._rows[id(layer)] for layer in self._relus]
         self.alive.append(rows[0][0] if len(rows) == 1 else np.concatenate([r[0] for r in rows]))
         self.z_max.append(max(r[1] for r in rows))
         if self._grads:
@@ -735,7 +735,7 @@ def momentum_deaths(momenta: Sequence[float] = (0.0, 0.9, 0.99), *, lr: float = 
                         for j in np.flatnonzero(~previous & alive):
                             open_death.pop(j)[1] = True
                     previous = alive
-                    model.backward(loss.backward(), input_grad=False)
+                    model.backward(loss.backward())
                     optimizer.step()
             dead_end.append(1.0 - float(previous.mean()))
         table = np.array(events, dtype=bool).reshape(-1, 2)

@@ -1050,7 +1050,7 @@ def time_training_steps(names: Sequence[str] = ("relu", "leaky_relu", "elu"), *,
     def step(setup: tuple) -> None:
         model, loss, opt = setup
         loss.forward(model.forward(x), y)
-        model.backward(loss.backward(), input_grad=False)
+        model.backward(loss.backward())
         opt.step()
 
     for setup in setups:

@@ -559,7 +559,7 @@ class _WholeDataProbe(Callback):
     def _probe(self, model: Sequential, step: int) -> None:
         self.steps.append(step)
         self.losses.append(self.loss.forward(model.forward(self.X), self.y))
-        model.backward(self.loss.backward(), input_grad=False)
+        model.backward(self.loss.backward())
         hidden = model[0]
         self.grads.append(float(np.linalg.norm(hidden.grads["W"])))
         self.bias_grads.append(float(np.linalg.norm(hidden.grads["b"])))

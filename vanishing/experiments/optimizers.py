@@ -944,7 +944,7 @@ class DeadUnitRun:
 
 def _train_step(model: Sequential, loss: Any, X: np.ndarray, y: np.ndarray, opt: Optimizer) -> None:
     loss.forward(model.forward(X), y)
-    model.backward(loss.backward(), input_grad=False)
+    model.backward(loss.backward())
     opt.step()
 
 

@@ -466,8 +466,10 @@ def single_neuron_chain(weights: np.ndarray | list[float], activation: str = "si
         model = build_chain(weights, activation)
     outputs: list[float] = []
 
-    def record(index: int, layer: Any, x: np.ndarray, out: np.ndarray) -> None:
-        if index == 0 or not isinstance(layer, Dense):
+    first = model.layers[0]
+
+    def record(layer: Any, x: np.ndarray, out: np.ndarray) -> None:
+        if layer is first or not isinstance(layer, Dense):
             outputs.append(float(out[0, 0]))
 
     remove = model.add_forward_hook(record)

@@ -217,7 +217,7 @@ def test_a_training_mode_evaluation_moves_the_running_statistics(bug):
 def test_train_mode_pass_restores_or_keeps_the_running_statistics():
     model = bn_exp.batchnorm_mlp("relu", "before", depth=2, rng=np.random.default_rng(0))
     model.eval()
-    X_train, X_test, _, y_test = bn_exp.digits_split()
+    X_train, X_test, _, y_test = vn.scenarios.digits_split(rng=np.random.default_rng(0))
     before = {k: v.copy() for k, v in model.buffers.items()}
     bn_exp.train_mode_pass(model, X_test, y_test, 32)
     assert all(np.array_equal(v, before[k]) for k, v in model.buffers.items()) and not model.training

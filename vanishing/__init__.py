@@ -7,17 +7,18 @@ ipywidgets) and the rest of the course helpers are loaded on first use
 
 Modules, one concept each: ``activations``, ``layers``, ``models``, ``losses``,
 ``init``, ``optim``, ``data``, ``train``, ``diagnostics``, ``gradcheck``,
-``checks``, ``experiments``, ``plots``, ``widgets``.
+``scenarios`` (the set-ups several notebooks share), ``checks``,
+``experiments``, ``plots``, ``tables``, ``widgets``.
 """
 
 import importlib
 from typing import Any
 
-from . import activations, data, diagnostics, gradcheck, init, layers, losses, models, optim, train
+from . import activations, data, diagnostics, gradcheck, init, layers, losses, models, optim, scenarios, train
 from .activations import ACTIVATIONS, make_activation
 from .data import DATASETS
 from .init import INITIALIZERS
-from .layers import BatchNorm, Dense, Sequential
+from .layers import BatchNorm, Dense, LayerNorm, Residual, Sequential
 from .losses import LOSSES, make_loss
 from .models import mlp
 from .optim import OPTIMIZERS, make_optimizer
@@ -25,7 +26,7 @@ from .train import DivergenceError, fit
 
 __version__ = "0.1.0"
 
-_LAZY = ("checks", "experiments", "plots", "widgets")
+_LAZY = ("checks", "experiments", "plots", "tables", "widgets")
 
 
 def __getattr__(name: str) -> Any:
@@ -37,7 +38,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ACTIVATIONS", "DATASETS", "INITIALIZERS", "LOSSES", "OPTIMIZERS", "BatchNorm", "Dense", "DivergenceError",
-    "Sequential", "activations", "checks", "data", "diagnostics", "experiments", "fit", "gradcheck", "init",
-    "layers", "losses", "make_activation", "make_loss", "make_optimizer", "mlp", "models", "optim", "plots",
-    "train", "widgets",
+    "LayerNorm", "Residual", "Sequential", "activations", "checks", "data", "diagnostics", "experiments", "fit",
+    "gradcheck", "init", "layers", "losses", "make_activation", "make_loss", "make_optimizer", "mlp", "models",
+    "optim", "plots", "scenarios", "tables", "train", "widgets",
 ]

@@ -10,17 +10,9 @@ this file. numpy only.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from .._modules import load
 from ._core import Args, CheckResult, check_function, check_value, is_placeholder
 
 __all__ = ["Args", "CheckResult", "check_function", "check_value", "is_placeholder"]
 
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _info.name.startswith("_"):
-        continue
-    _module = importlib.import_module(f"{__name__}.{_info.name}")
-    for _name in getattr(_module, "__all__", ()):
-        globals()[_name] = getattr(_module, _name)
-        __all__.append(_name)
+__all__ += load(globals())

@@ -13,21 +13,6 @@ module needs no change to this file.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from types import ModuleType
+from .._modules import load
 
-
-def _notebook_modules() -> list[ModuleType]:
-    """The public modules of this package, in notebook order."""
-    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
-    modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
-    return sorted(modules, key=lambda m: (getattr(m, "NOTEBOOK", "99"), m.__name__))
-
-
-__all__: list[str] = []
-for _module in _notebook_modules():
-    for _name in getattr(_module, "__all__", ()):
-        globals()[_name] = getattr(_module, _name)
-        __all__.append(_name)
-del _module
+__all__: list[str] = load(globals())

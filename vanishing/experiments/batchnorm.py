@@ -54,9 +54,9 @@ from ..layers import BatchNorm, Dense, Layer, Sequential
 from ..losses import make_loss
 from ..models import BATCHNORM_POSITIONS, dense_layers, mlp
 from ..optim import SGD
+from ..scenarios import digits_split as _digits_split
+from ..tables import text_table
 from ..train import Callback, DivergenceError, StopAfter, TrainState, evaluate, fit
-from ._tables import text_table
-from .saturation import digits_split
 
 __all__ = [
     "BATCHNORM_ACTIVATIONS", "BackwardProperties", "BatchNormRun", "BatchSizeRun", "BatchStatistics", "EvalModeBug",
@@ -442,7 +442,7 @@ def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, 
     check.choice("batchnorm", batchnorm, BATCHNORM_POSITIONS)
     check.number("depth", depth, low=1, high=30, integer=True)
     check.number("width", width, low=4, high=128, integer=True)
-    X_train, X_test, y_train, y_test = digits_split()
+    X_train, X_test, y_train, y_test = _digits_split(rng=np.random.default_rng(0))
     check.number("batch_size", batch_size, low=2, high=len(X_train), integer=True)
     check.number("lr", lr, low=0, high=100, low_open=True)
     check.number("steps", steps, low=1, high=2000, integer=True)
@@ -601,7 +601,7 @@ def relu_batchnorm_positions(positions: Sequence[str] = BATCHNORM_POSITIONS, *, 
     check.number("steps", steps, low=1, high=2000, integer=True)
     check.positive("every", every, integer=True)
     check.non_negative("seed", seed, integer=True)
-    X_train, X_test, y_train, y_test = digits_split()
+    X_train, X_test, y_train, y_test = _digits_split(rng=np.random.default_rng(0))
     check.number("probe", probe, low=2, high=len(X_train), integer=True)
     check.number("batch_size", batch_size, low=2, high=len(X_train), integer=True)
     runs = {}
@@ -714,7 +714,7 @@ def batch_statistics_noise(batch_sizes: Sequence[int] = (2, 4, 8, 16, 32, 64, 12
     check.number("trials", trials, low=10, high=100_000, integer=True)
     check.number("unit", unit, low=0, high=31, integer=True)
     check.rng("rng", rng)
-    X_train = digits_split()[0]
+    X_train = _digits_split(rng=np.random.default_rng(0))[0]
     layer = Dense(64, 32, rng=rng)
     values = layer.forward(np.ascontiguousarray(X_train))[:, unit]
     mu = float(values.mean())
@@ -873,7 +873,7 @@ class BatchSizeRun:
 def _trained_bn_net(batch_size: int, steps: int, lr: float, depth: int, width: int,
                     seed: int) -> tuple[Sequential, int]:
     """A ReLU net with BatchNorm before every ReLU, trained on the digits; returns (model, steps done)."""
-    X_train, _, y_train, _ = digits_split()
+    X_train, _, y_train, _ = _digits_split(rng=np.random.default_rng(0))
     weights_rng, order_rng = _seeds(seed, 2)
     model = batchnorm_mlp("relu", "before", depth=depth, width=width, rng=weights_rng)
     epochs = math.ceil(steps * batch_size / len(X_train)) + 1
@@ -897,7 +897,7 @@ def batch_size_gap(batch_sizes: Sequence[int] = (2, 4, 8, 32, 128), *, steps: in
     check.number("steps", steps, low=1, high=5000, integer=True)
     check.number("lr", lr, low=0, high=100, low_open=True)
     check.non_negative("seed", seed, integer=True)
-    _, X_test, _, y_test = digits_split()
+    _, X_test, _, y_test = _digits_split(rng=np.random.default_rng(0))
     order = np.random.default_rng(seed).permutation(len(X_test))
     runs = []
     for b in sizes:
@@ -1010,7 +1010,7 @@ def eval_mode_bug(batch_sizes: Sequence[int] = (2, 8, 32, 128, 449), *, sorted_b
     check.number("composition_batch", composition_batch, low=2, high=449, integer=True)
     check.number("watch_unit", watch_unit, low=0, high=31, integer=True)
     check.non_negative("seed", seed, integer=True)
-    X_train, X_test, _, y_test = digits_split()
+    X_train, X_test, _, y_test = _digits_split(rng=np.random.default_rng(0))
     model, _ = _trained_bn_net(32, steps, lr, 3, 32, seed)
     rng = np.random.default_rng(seed)
     buffers_before = {name: value.copy() for name, value in model.buffers.items()}

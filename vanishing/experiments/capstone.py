@@ -59,8 +59,8 @@ from ..diagnostics import (
 from ..init import INITIALIZERS
 from ..models import BATCHNORM_POSITIONS, mlp
 from ..optim import OPTIMIZERS, Optimizer, make_optimizer
+from ..tables import text_table
 from ..train import Callback, DivergenceError, TrainState, _batch_bounds, evaluate, fit
-from ._tables import text_table
 
 __all__ = [
     "CAUSES", "DASHBOARD_DATASETS", "DashboardRun", "DashboardSettings", "DashboardTrainer", "FIX_ACCURACY",

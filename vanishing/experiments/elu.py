@@ -47,8 +47,8 @@ from ..layers import Dense, Parameters, Sequential
 from ..losses import make_loss
 from ..models import mlp
 from ..optim import SGD, make_optimizer
+from ..tables import text_table
 from ..train import DivergenceError, evaluate, fit
-from ._tables import text_table
 
 __all__ = [
     "ACTIVATION_INITS", "BIAS_SHIFT_ACTIVATIONS", "INIT_RULES", "SIDE_ACTIVATIONS", "ZIGZAG_MODES",

@@ -53,6 +53,7 @@ from ..layers import Dense, Sequential
 from ..losses import make_loss
 from ..models import dense_layers, mlp
 from ..optim import SGD
+from ..scenarios import dead_setup
 from ..train import Callback, DivergenceError, StopAfter, TrainState, fit
 
 __all__ = [
@@ -600,8 +601,9 @@ def revive_dead_network(alphas: Sequence[float] = (0.01, 0.2), *, steps: int = 3
     check.non_negative("seed", seed, integer=True)
     alphas = [check.positive(f"alphas[{i}]", a) for i, a in enumerate(alphas)]
     if dead_network is None:
-        from .dying_relu import dead_setup as dead_network
-    setup = dead_network(seed=seed)
+        setup = dead_setup(rng=np.random.default_rng(seed))
+    else:
+        setup = dead_network(seed=seed)
     X = setup.X
     y = setup.y.reshape(len(X), -1).astype(np.float64)
     batch = 50

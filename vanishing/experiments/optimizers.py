@@ -41,9 +41,9 @@ from ..layers import Parameters, Sequential
 from ..losses import make_loss
 from ..models import dense_layers, mlp
 from ..optim import SGD, Adam, Optimizer, RMSProp, make_optimizer
+from ..scenarios import kill_units
+from ..tables import text_table
 from ..train import fit
-from ._tables import text_table
-from .dying_relu import kill_units
 
 __all__ = [
     "DEAD_UNIT_MARGIN", "DEAD_UNIT_SETTINGS", "LOSS_SURFACES", "OPTIMIZER_LABELS", "OPTIMIZER_METHODS", "PLATEAU_SLOPE",

@@ -24,13 +24,13 @@ This module imports numpy only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from .. import _validate as check
+from .. import scenarios
 from ..activations import Activation, make_activation
-from ..data import digits, one_hot, standardize, train_test_split
+from ..data import one_hot
 from ..diagnostics import (
     SATURATION_MARGIN,
     SATURATION_RANGES,
@@ -45,8 +45,8 @@ from ..layers import Dense, Sequential
 from ..losses import make_loss
 from ..models import mlp
 from ..optim import SGD
+from ..tables import text_table
 from ..train import Callback, DivergenceError, fit
-from ._tables import text_table
 
 __all__ = [
     "DerivativeZeros", "DigitsRun", "InitStatistics", "LearningRateRun", "OutputComparison", "OutputGradients",
@@ -702,25 +702,9 @@ def output_unit_training(loss: str = "mse", *, z_start: float = -8.0, lr: float 
 
 # --- the digits: the textbook's network, and the learning rate --------------------------------------------------------
 
-DIGITS_SEED = 0
-"""Seed of the fixed train/test split of the digits used by every experiment here."""
-
-
-@lru_cache(maxsize=1)
 def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The digits, split 75/25 with ``default_rng(0)`` and standardized on the training part.
-
-    Returns ``X_train, X_test, y_train, y_test`` (labels 0..9). Every pixel of
-    the training images has mean 0 and standard deviation 1 (the always-blank
-    pixels are only centred), so :math:`E[x^2] \\approx 1` as the variance argument assumes.
-    Read-only arrays: the same split is shared by every call.
-    """
-    X, y = digits()
-    X_train, X_test, y_train, y_test = train_test_split(X, y, 0.25, rng=np.random.default_rng(DIGITS_SEED))
-    X_train, X_test = standardize(X_train, X_test)
-    for array in (X_train, X_test, y_train, y_test):
-        array.setflags(write=False)
-    return X_train, X_test, y_train, y_test
+    """The course's digits split: :func:`vanishing.scenarios.digits_split` with ``default_rng(0)``."""
+    return scenarios.digits_split(rng=np.random.default_rng(0))
 
 
 @dataclass(frozen=True)

@@ -13,30 +13,15 @@ change to this file.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
-from types import ModuleType
 
+from .._modules import load
 from ._app import App
-
-
-def _notebook_modules() -> list[ModuleType]:
-    """The public modules of this package, in notebook order."""
-    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
-    modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
-    return sorted(modules, key=lambda m: (getattr(m, "NOTEBOOK", "99"), m.__name__))
-
 
 WIDGETS: dict[str, Callable[..., App]] = {}
 """Builder name -> builder, in notebook order."""
 
-for _module in _notebook_modules():
-    for _name, _builder in getattr(_module, "WIDGETS", {}).items():
-        if _name in WIDGETS:
-            raise ImportError(f"widget name {_name!r} is defined twice (again in {_module.__name__})")
-        WIDGETS[_name] = _builder
-        globals()[_name] = _builder
-del _module
+for _name in load(globals(), attribute="WIDGETS"):
+    WIDGETS[_name] = globals()[_name]
 
 __all__ = ["App", "WIDGETS", *WIDGETS]

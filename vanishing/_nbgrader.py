@@ -78,6 +78,15 @@ c.ClearSolutions.code_stub = {{"python": ""}}
 # Seconds one cell may run while autograding (nbgrader's default is 30). Some cells and checks train small
 # networks; on a loaded machine a few take tens of seconds.
 c.Execute.timeout = 600
+
+# nbgrader zip_collect (submissions gathered without a hub): a file named <student>_NN_name.ipynb, such as
+# alice_03_dying_relu.ipynb, is student alice's 03_dying_relu.ipynb. Whatever an LMS puts between the two parts
+# (alice_12345_03_dying_relu.ipynb) is ignored; student names must not contain "_".
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/_]+)_(?:.*_)?(?P<file_id>\\d\\d_[A-Za-z0-9_]+\\.ipynb)$"
+
+# On a JupyterHub, release_assignment, fetch_assignment, submit and collect go through an exchange folder
+# that must exist and be writable by everyone; nbgrader's default is this one.
+# c.Exchange.root = "/usr/local/share/nbgrader/exchange"
 '''
 
 

@@ -455,5 +455,6 @@ def write_course(root: str | os.PathLike[str], outdir: str | os.PathLike[str],
         path = outdir / "source" / notebook.name / f"{notebook.name}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dumps(notebook.notebook), encoding="utf-8")
-        report.append(f"wrote {path} ({len(notebook.exercises)} exercises, {notebook.points} points)")
+        count, points = len(notebook.exercises), notebook.points
+        report.append(f"wrote {path} ({count} exercise{'s' * (count != 1)}, {points} point{'s' * (points != 1)})")
     return report

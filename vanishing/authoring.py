@@ -20,8 +20,9 @@ Commands, run from the repository root::
     python -m vanishing.authoring build            # write notebooks/ from solutions/
     python -m vanishing.authoring check            # fail if notebooks/ differs from what build would write
     python -m vanishing.authoring execute [NAME]   # run solutions/ in place to store fresh outputs, then build
+    python -m vanishing.authoring nbgrader OUTDIR  # write an nbgrader course folder for graded use (see _nbgrader)
 
-``build`` and ``check`` need the standard library only; ``execute`` needs nbclient and ipykernel
+``build``, ``check`` and ``nbgrader`` need the standard library only; ``execute`` needs nbclient and ipykernel
 (the ``test`` extra). Notebooks are written as Jupyter writes them (JSON, one-space indent, sorted keys,
 non-ASCII kept, trailing newline), so a rebuild that changes nothing leaves git clean.
 """
@@ -35,6 +36,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +51,79 @@ TIMING_KEYS = ("execution", "ExecuteTime")
 RAISES_MARKER = "# NBVAL_RAISES_EXCEPTION"
 RAISES_TAG = "raises-exception"
 
-__all__ = ["AuthoringError", "build", "check", "dumps", "execute", "expected_notebooks", "learner_notebook",
-           "main", "strip_solutions"]
+__all__ = ["AuthoringError", "Region", "build", "check", "dumps", "execute", "expected_notebooks", "learner_notebook",
+           "main", "regions", "strip_solutions"]
 
 
 class AuthoringError(ValueError):
     """A solution notebook that cannot be turned into a learner's notebook, or a missing folder."""
+
+
+@dataclass
+class Region:
+    """One solution region of a code cell: where it starts, its indentation, its placeholder and solution lines."""
+
+    start: int  # the 1-based line of its BEGIN marker
+    indent: str
+    placeholder: list[str] = field(default_factory=list)  # the learner's lines, ``#| `` removed, at ``indent``
+    solution: list[str] = field(default_factory=list)  # the solution lines, as written
+
+
+def regions(source: str, where: str = "cell") -> list[str | Region]:
+    """Split one code cell's source into its lines outside solution regions (str) and its regions, in order.
+
+    Raises
+    ------
+    AuthoringError
+        As :func:`strip_solutions` does, for every malformed region.
+    """
+    parts: list[str | Region] = []
+    region: Region | None = None
+    for lineno, line in enumerate(source.split("\n"), start=1):
+        stripped = line.strip()
+        here = line[: len(line) - len(line.lstrip())]
+        if stripped == BEGIN:
+            if region:
+                raise AuthoringError(f"{where}, line {lineno}: {BEGIN!r} inside the region opened at line "
+                                     f"{region.start}; solution regions cannot be nested")
+            region = Region(lineno, here)
+        elif stripped == END:
+            if not region:
+                raise AuthoringError(f"{where}, line {lineno}: {END!r} without a {BEGIN!r} before it")
+            if here != region.indent:
+                raise AuthoringError(f"{where}, line {lineno}: {END!r} is indented by {here!r} but the region was "
+                                     f"opened at line {region.start} with indentation {region.indent!r}; indent "
+                                     "both markers alike")
+            if not any(text.strip() for text in region.placeholder):
+                raise AuthoringError(f"{where}, line {region.start}: the solution region (lines {region.start}-"
+                                     f"{lineno}) has no placeholder line; add one such as '#| answer = None  # TODO' "
+                                     "so the learner's cell still runs")
+            parts.append(region)
+            region = None
+        elif "BEGIN SOLUTION" in line or "END SOLUTION" in line:
+            raise AuthoringError(f"{where}, line {lineno}: {stripped!r} looks like a solution marker but is not "
+                                 f"exactly {BEGIN!r} or {END!r}")
+        elif region and stripped.startswith(PLACEHOLDER):
+            region.placeholder.append(_placeholder_line(line, region, lineno, where))
+        elif region:
+            region.solution.append(line)
+        else:
+            parts.append(line)
+    if region:
+        raise AuthoringError(f"{where}, line {region.start}: the solution region opened here is never closed with "
+                             f"{END!r}")
+    return parts
+
+
+def _placeholder_line(line: str, region: Region, lineno: int, where: str) -> str:
+    body = line[len(region.indent):]
+    if not line.startswith(region.indent) or not body.startswith(PLACEHOLDER):
+        raise AuthoringError(f"{where}, line {lineno}: placeholder line must start at the region's "
+                             f"indentation {region.indent!r} (opened at line {region.start})")
+    rest = body[len(PLACEHOLDER):]
+    if rest.strip() and not rest.startswith(" "):
+        raise AuthoringError(f"{where}, line {lineno}: write a space after '#|' in a placeholder line")
+    return (region.indent + rest[1:]).rstrip() if rest.strip() else ""
 
 
 def strip_solutions(source: str, where: str = "cell") -> str:
@@ -80,46 +149,8 @@ def strip_solutions(source: str, where: str = "cell") -> str:
         or holds a misspelled marker or placeholder (which would otherwise leak a solution to learners).
     """
     out: list[str] = []
-    start = 0  # line of the open region's BEGIN marker; 0 when no region is open
-    indent = ""
-    placeholders: list[str] = []
-    for lineno, line in enumerate(source.split("\n"), start=1):
-        stripped = line.strip()
-        here = line[: len(line) - len(line.lstrip())]
-        if stripped == BEGIN:
-            if start:
-                raise AuthoringError(f"{where}, line {lineno}: {BEGIN!r} inside the region opened at line {start}; "
-                                     "solution regions cannot be nested")
-            start, indent, placeholders = lineno, here, []
-        elif stripped == END:
-            if not start:
-                raise AuthoringError(f"{where}, line {lineno}: {END!r} without a {BEGIN!r} before it")
-            if here != indent:
-                raise AuthoringError(f"{where}, line {lineno}: {END!r} is indented by {here!r} but the region was "
-                                     f"opened at line {start} with indentation {indent!r}; indent both markers alike")
-            if not any(text.strip() for text in placeholders):
-                raise AuthoringError(f"{where}, line {start}: the solution region (lines {start}-{lineno}) has no "
-                                     "placeholder line; add one such as '#| answer = None  # TODO' so the "
-                                     "learner's cell still runs")
-            out.extend(placeholders)
-            start = 0
-        elif "BEGIN SOLUTION" in line or "END SOLUTION" in line:
-            raise AuthoringError(f"{where}, line {lineno}: {stripped!r} looks like a solution marker but is not "
-                                 f"exactly {BEGIN!r} or {END!r}")
-        elif start and stripped.startswith(PLACEHOLDER):
-            body = line[len(indent):]
-            if not line.startswith(indent) or not body.startswith(PLACEHOLDER):
-                raise AuthoringError(f"{where}, line {lineno}: placeholder line must start at the region's "
-                                     f"indentation {indent!r} (opened at line {start})")
-            rest = body[len(PLACEHOLDER):]
-            if rest.strip() and not rest.startswith(" "):
-                raise AuthoringError(f"{where}, line {lineno}: write a space after '#|' in a placeholder line")
-            placeholders.append((indent + rest[1:]).rstrip() if rest.strip() else "")
-        elif not start:
-            out.append(line)
-        # Any other line inside a region is solution code: left out of the learner's notebook.
-    if start:
-        raise AuthoringError(f"{where}, line {start}: the solution region opened here is never closed with {END!r}")
+    for part in regions(source, where):
+        out.extend(part.placeholder if isinstance(part, Region) else [part])
     return "\n".join(out)
 
 
@@ -335,6 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("names", nargs="*", help="notebooks in solutions/ to execute (default: all)")
     run.add_argument("--timeout", type=int, default=600, help="seconds one cell may run (default: 600)")
     run.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
+    grade = commands.add_parser("nbgrader", help="write an nbgrader course folder (nbgrader_config.py and source/) "
+                                                 "for graded use")
+    grade.add_argument("outdir", help="the course folder to write, e.g. ../vanishing-nbgrader")
+    grade.add_argument("--course-id", default="vanishing-gradients", help="nbgrader's course_id "
+                                                                          "(default: vanishing-gradients)")
     args = parser.parse_args(argv)
     root = Path(args.root)
     try:
@@ -345,6 +381,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("\n".join(problems), file=sys.stderr)
                 return 1
             print(f"{TARGET_DIR}/ is up to date ({len(_sources(root))} notebooks from {SOURCE_DIR}/)")
+            return 0
+        if args.command == "nbgrader":
+            from ._nbgrader import write_course  # imported here: it builds on this module
+
+            print("\n".join(write_course(root, args.outdir, course_id=args.course_id)))
             return 0
         if args.command == "execute":
             for path in _resolve_sources(root, args.names):

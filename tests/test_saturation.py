@@ -9,69 +9,44 @@ from matplotlib.figure import Figure
 import vanishing as vn
 from vanishing import diagnostics
 from vanishing.experiments import saturation as sat
-from vanishing.layers import Dense
-
-# --------------------------------------------------------------------------------------------- where saturation starts
 
 
-def test_onsets_are_where_the_outputs_cross_the_diagnostics_thresholds():
-    onsets = sat.saturation_onsets()
-    tanh, sig = onsets["tanh"], onsets["sigmoid"]
-    assert tanh.z_onset == pytest.approx(np.arctanh(0.99), rel=1e-12)
-    assert sig.z_onset == pytest.approx(np.log(99.0), rel=1e-12)
-    assert np.tanh(tanh.z_onset) == pytest.approx(1 - diagnostics.SATURATION_MARGIN, rel=1e-12)
-    assert 1 / (1 + np.exp(-sig.z_onset)) == pytest.approx(1 - diagnostics.SATURATION_MARGIN, rel=1e-12)
-    # closed forms: tanh' = 1 - 0.99^2, sigma' = 0.99 * 0.01
-    assert tanh.derivative_at_onset == pytest.approx(1 - 0.99**2, rel=1e-9)
-    assert sig.derivative_at_onset == pytest.approx(0.99 * 0.01, rel=1e-9)
-    assert tanh.derivative_max == 1.0 and sig.derivative_max == 0.25
-    assert sig.fraction_of_max == pytest.approx(0.99 * 0.01 / 0.25, rel=1e-9)
-    assert tanh.rule == "|a| > 0.99" and sig.rule == "a < 0.01 or a > 0.99"
+@pytest.fixture(scope="module")
+def digits():
+    return vn.scenarios.digits_split(rng=np.random.default_rng(0))
 
 
-def test_layer_saturation_is_the_diagnostics_definition():
-    a = np.array([[-0.995, -0.98, 0.0, 0.991], [0.5, 0.99, -0.99, 1.0]])
-    assert sat.layer_saturation("tanh", a) == pytest.approx(3 / 8)
-    assert sat.layer_saturation("tanh", a) == diagnostics.saturated_fraction("tanh", a)
-    s = np.array([[0.005, 0.01, 0.5, 0.995]])
-    assert sat.layer_saturation("sigmoid", s) == pytest.approx(2 / 4)
-    assert sat.layer_saturation("relu", np.array([[0.0, 1.0, 0.0, 2.0]])) == 0.5
-    with pytest.raises(ValueError, match="activation"):
-        sat.layer_saturation("elu", a)
+# --------------------------------------------------------------------------------------------- where the factor is 0
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
-@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
-def test_derivative_zeros_are_the_first_exact_zeros(activation, dtype):
-    result = sat.derivative_zeros(activation, dtype)
-    f = vn.make_activation(activation)
-    dt = np.dtype(dtype)
-    for z in (result.z_positive, result.z_negative):
-        assert np.isfinite(z)
-        inside = z - np.sign(z) * 0.01
-        factors = sat._backward_factor(f, np.array([z, inside], dtype=dt))
-        assert factors[0] == 0 and factors[1] > 0
-    d = result.derivative_zero
-    assert f.derivative(np.array([d, -d], dtype=dt)).min() == 0
-    assert f.derivative(np.array([d - 0.01, 0.01 - d], dtype=dt)).min() > 0
-    # no exact zero lies beyond the point where the exact derivative rounds to 0 (up to float16's z spacing) ...
-    assert max(result.z_positive, -result.z_negative, d) < result.underflow_z + 0.05
-    # ... and there the exact derivative is half the smallest subnormal
-    z = result.underflow_z
-    exact = 4 * np.exp(-2 * z) if activation == "tanh" else np.exp(-z)
-    assert exact == pytest.approx(float(np.finfo(dt).smallest_subnormal) / 2, rel=1e-6)
+def test_derivative_two_ways_agree_where_nothing_rounds_away(activation):
+    z = np.linspace(-8, 8, 161)
+    from_output, from_z = sat.derivative_two_ways(activation, z)
+    np.testing.assert_allclose(from_output, vn.make_activation(activation).derivative(z), rtol=1e-9)
+    np.testing.assert_allclose(from_z, from_output, rtol=1e-9)
+    assert from_z.dtype == np.float64
+    assert sat.derivative_two_ways(activation, z.astype(np.float32))[0].dtype == np.float32
 
 
-def test_derivative_zeros_float64_numbers_the_notebook_states():
-    tanh = sat.derivative_zeros("tanh")
-    sig = sat.derivative_zeros("sigmoid")
-    # tanh(z) rounds to 1 near |z| = 19; sigma(z) rounds to 1 near z = 36.7, while sigma(-z) keeps precision
-    assert 18 < tanh.z_positive < 20 and tanh.z_negative == -tanh.z_positive
-    assert 36 < sig.z_positive < 38
-    assert sig.z_negative < -700 and sig.derivative_zero > 700  # derivative() works from -|z|: symmetric
-    assert np.all(tanh.probe_backward[:3] > 0) and tanh.probe_backward[3] == 0  # z = 2, 5, 10 | 20
-    assert sig.probe_backward[3] > 0 and sig.probe_backward[4] == 0  # z = 20 | 40
-    assert vn.make_activation("sigmoid").derivative(np.array([40.0]))[0] > 0
+@pytest.mark.parametrize("activation, dtype, output_zero, z_zero", [
+    ("tanh", np.float64, 19.0, 373.26), ("tanh", np.float32, 10.0, 52.68),
+    ("sigmoid", np.float64, 36.74, 745.14), ("sigmoid", np.float32, 16.64, 103.98),
+])
+def test_the_derivative_from_the_output_is_zero_long_before_the_one_from_z(activation, dtype, output_zero, z_zero):
+    grid = np.arange(0.0, 1000.0, 0.01)
+    from_output, from_z = sat.derivative_two_ways(activation, grid.astype(dtype))
+    first = [grid[np.argmax(d == 0)] for d in (from_output, from_z)]
+    assert first == pytest.approx([output_zero, z_zero], abs=0.006)
+    # the first zero of the form from z is where the exact derivative is half the smallest subnormal
+    exact = 4 * np.exp(-2 * first[1]) if activation == "tanh" else np.exp(-first[1])
+    assert exact <= float(np.finfo(dtype).smallest_subnormal) / 2 * 1.05
+    assert np.all(from_z[grid < first[1] - 0.01] > 0)
+
+
+def test_derivative_two_ways_rejects_an_activation_without_saturation():
+    with pytest.raises(ValueError, match="activation"):
+        sat.derivative_two_ways("relu", np.zeros(3))
 
 
 # --------------------------------------------------------------------------------------------- initialisation
@@ -80,81 +55,92 @@ def test_derivative_zeros_float64_numbers_the_notebook_states():
 @pytest.mark.parametrize("fan_in, fan_out", [(64, 64), (10, 90), (300, 20)])
 def test_variance_gain_matches_the_initializers(fan_in, fan_out):
     rng = np.random.default_rng(1)
-    for init, options in (("uniform", {"limit": 0.7}), ("glorot_uniform", {}), ("he_uniform", {})):
+    for init, options in (("uniform", {"limit": 0.7}), ("glorot_uniform", {"gain": 5 / 3}), ("he_uniform", {})):
         W = vn.init.initialize(init, (fan_in, fan_out), rng=rng, **options)
-        gain = sat.variance_gain(init, fan_in, fan_out, options.get("limit", 1.0))
-        assert fan_in * W.var() == pytest.approx(gain, rel=0.05)
+        gain = sat.variance_gain(init, fan_in, fan_out, options.get("limit", 1.0), options.get("gain", 1.0))
+        assert fan_in * W.var() == pytest.approx(gain, rel=0.06)
     assert sat.variance_gain("glorot_uniform", fan_in, fan_out) == pytest.approx(2 * fan_in / (fan_in + fan_out))
     assert sat.variance_gain("he_uniform", fan_in, fan_out) == pytest.approx(2.0)
     assert sat.variance_gain("uniform", fan_in, fan_out, 1.0) == pytest.approx(fan_in / 3)
+    with pytest.raises(ValueError, match="init"):
+        sat.variance_gain("lecun", fan_in, fan_out)
 
 
-def test_measure_layers_in_pieces_is_one_full_batch_backward():
+def test_layer_profile_in_pieces_is_one_full_batch_pass():
     rng = np.random.default_rng(3)
-    model = sat.build_deep_mlp("tanh", "glorot_uniform", depth=4, width=16, rng=rng, in_features=5, out_features=3)
+    model = vn.mlp([5, 16, 16, 16, 16, 3], "tanh", rng=rng)
     x = rng.normal(size=(70, 5))  # 32 + 32 + 6 rows
     labels = rng.integers(0, 3, size=70)
-    stats = sat.measure_layers(model, "tanh", x, labels)
-    # the reference: one forward and one backward of the whole batch
+    profile = sat.layer_profile(model, x, labels)
+    # the reference: the diagnostics on the whole batch at once
     loss = vn.make_loss("softmax_ce")
+    np.testing.assert_allclose(profile.signal, diagnostics.backward_signal(model, loss, x, labels), rtol=1e-10)
     loss.forward(model.forward(x), labels)
     model.backward(loss.backward())
-    np.testing.assert_allclose(stats["grad_norm"], diagnostics.gradient_norms(model), rtol=1e-10)
-    dense = [layer for layer in model if isinstance(layer, Dense)]
-    acts = [layer for layer in model if isinstance(layer, vn.activations.Activation)]
-    # the last hidden layer's delta: dL/dz = (dL/dlogits W_out^T) * tanh'(z)
-    loss.forward(model.forward(x), labels)
-    delta = (loss.backward() @ dense[-1].params["W"].T) * (1 - np.tanh(acts[-1].cache["z"]) ** 2)
-    assert stats["delta_std"][-1] == pytest.approx(delta.std(), rel=1e-10)
-    assert stats["act_std"][0] == pytest.approx(acts[0].cache["out"].std(), rel=1e-12)
-    assert stats["act_hist"].shape == (4, 40)
-    np.testing.assert_allclose(stats["act_hist"].sum(axis=1), 1.0)
+    np.testing.assert_allclose(profile.grad_norm, diagnostics.gradient_norms(model), rtol=1e-10)
+    outs = [la.out for la in diagnostics.collect_activations(model, x) if isinstance(la.layer, vn.activations.Tanh)]
+    np.testing.assert_allclose(profile.act_std, [a.std() for a in outs], rtol=1e-12)
+    np.testing.assert_allclose(profile.saturated, [diagnostics.saturated_fraction("tanh", a) for a in outs])
+    assert profile.depth == 4 and profile.width == 16 and profile.act_hist.shape == (4, 40)
+    np.testing.assert_allclose(profile.act_hist.sum(axis=1), 1.0)
+    assert profile.signal_ratio == pytest.approx(profile.signal[0] / profile.signal[3])
+    with pytest.raises(ValueError, match="activation layer"):
+        sat.layer_profile(vn.Sequential([vn.Dense(5, 3, rng=rng)]), x, labels)
 
 
-def test_forward_variance_rule_holds_layer_by_layer():
+def test_forward_variance_rule_holds_layer_by_layer(digits):
     # Var[z_{l+1}] = fan_in * Var[W] * E[a_l^2] for the weights actually drawn (zero biases)
-    rng = np.random.default_rng(0)
-    model = sat.build_deep_mlp("tanh", "glorot_uniform", depth=6, width=128, rng=rng)
-    X = sat.digits_split()[1][:400]
-    model.forward(X)
-    acts = [layer for layer in model if isinstance(layer, vn.activations.Activation)]
-    dense = [layer for layer in model if isinstance(layer, Dense)]
+    model = vn.mlp([64] + [128] * 6 + [10], "tanh", rng=np.random.default_rng(0))
+    layers = diagnostics.collect_activations(model, digits[1][:400])
+    acts = [la for la in layers if isinstance(la.layer, vn.activations.Activation)]
+    dense = [layer for layer in model if isinstance(layer, vn.Dense)]
     for i in range(1, len(acts)):
-        a_prev = acts[i - 1].cache["out"]
-        predicted = 128 * dense[i].params["W"].var() * np.mean(a_prev**2)
-        assert acts[i].cache["z"].var() == pytest.approx(predicted, rel=0.15)
+        predicted = 128 * dense[i].params["W"].var() * np.mean(acts[i - 1].out ** 2)
+        assert acts[i].x.var() == pytest.approx(predicted, rel=0.15)
 
 
-@pytest.fixture(scope="module")
-def comparison():
-    return sat.init_comparison()
+def _profile(digits, activation, init, **options):
+    model = vn.mlp([64] + [64] * 10 + [10], activation, init=init, init_options=options, rng=np.random.default_rng(0))
+    return sat.layer_profile(model, digits[1][:256], digits[3][:256])
 
 
-def test_init_comparison_tanh(comparison):
-    wide = comparison[("tanh", "U(±1)")]
-    narrow = comparison[("tanh", "U(±0.1)")]
-    glorot = comparison[("tanh", "Glorot")]
-    assert wide.forward_gain == pytest.approx(64 / 3) and glorot.forward_gain == pytest.approx(1.0)
-    assert np.all(wide.saturated > 0.4)                       # U(±1): about half the units saturated
-    assert narrow.act_std[-1] < 1e-3 * narrow.act_std[0]      # U(±0.1): activations fade away
-    assert np.all(glorot.saturated < 0.02)
-    assert 0.3 < glorot.gradient_ratio < 3                     # Glorot: steady gradient norms
-    assert wide.gradient_ratio > 10                             # U(±1): gradients grow towards the input
-    # the backward factor per layer, fan_out Var[W] E[f'^2], is above 1 for U(±1) despite the saturation
-    assert np.all(wide.backward_gain * wide.mean_derivative_sq > 1)
+def test_tanh_initialisations(digits):
+    wide = _profile(digits, "tanh", "uniform", limit=1.0)
+    narrow = _profile(digits, "tanh", "uniform", limit=0.1)
+    glorot = _profile(digits, "tanh", "glorot_uniform")
+    he = _profile(digits, "tanh", "he_uniform")
+    tanh_gain = _profile(digits, "tanh", "glorot_uniform", gain=5 / 3)
+    assert np.all(wide.saturated > 0.4) and wide.signal_ratio > 10  # saturated and exploding
+    assert narrow.act_std[-1] < 1e-3 * narrow.act_std[0] and narrow.signal_ratio < 1e-2  # fading
+    # Glorot (gain 1): no saturation, but the spread fades and so does the backward signal
+    assert np.all(glorot.saturated < 0.03) and glorot.act_std[-1] < 0.45 * glorot.act_std[0]
+    assert 0.2 < glorot.signal_ratio < 0.5
+    assert 0.5 < glorot.gradient_ratio < 1.5  # ... which the weight gradients hide
+    # a gain above 1 holds the spread: He (2) near 0.56, 5/3 (25/9) near 0.65, after the first layers
+    assert np.all(np.abs(he.act_std[3:] - 0.56) < 0.04) and 0.7 < he.signal_ratio < 1.5
+    assert np.all(np.abs(tanh_gain.act_std[2:] - 0.65) < 0.04) and tanh_gain.saturated.max() < 0.1
+    assert 1.5 < tanh_gain.signal_ratio < 3
 
 
-def test_init_comparison_sigmoid_gradients_shrink_even_with_glorot(comparison):
-    glorot = comparison[("sigmoid", "Glorot")]
-    assert np.all(glorot.mean_derivative_sq < 0.0625 + 1e-12)  # sigma' <= 1/4
-    assert glorot.gradient_ratio < 1e-4
-    assert np.all(np.diff(np.log(glorot.grad_norm[: glorot.depth])) > 0)  # smaller at every step towards the input
-    assert glorot.act_mean.min() > 0.4                          # not zero-centred
+def test_relu_he_holds_the_spread_and_glorot_halves_the_second_moment(digits):
+    glorot = _profile(digits, "relu", "glorot_uniform")
+    he = _profile(digits, "relu", "he_uniform")
+    assert glorot.act_std[-1] < 0.06 * glorot.act_std[0] and glorot.signal_ratio < 0.1
+    assert np.all((he.act_std > 0.7) & (he.act_std < 1.4)) and 0.7 < he.signal_ratio < 1.5
+    assert np.array_equal(glorot.saturated, he.saturated)  # ReLU's zeros do not depend on the scale
 
 
-def test_init_statistics_training_steps_with_a_large_rate_saturate():
+def test_sigmoid_backward_signal_shrinks_even_with_glorot(digits):
+    glorot = _profile(digits, "sigmoid", "glorot_uniform")
+    assert glorot.signal_ratio < 1e-4
+    assert np.all(np.diff(np.log(glorot.signal[: glorot.depth])) > 0)  # smaller at every step towards the input
+    assert glorot.act_mean.min() > 0.4  # not zero-centred
+
+
+def test_init_statistics_at_initialisation_and_after_a_large_rate():
     at_init = sat.init_statistics("tanh", "glorot_uniform", depth=6, rng=np.random.default_rng(0))
     trained = sat.init_statistics("tanh", "glorot_uniform", depth=6, steps=40, lr=3.0, rng=np.random.default_rng(0))
+    assert at_init.steps == 0 and at_init.label == "Glorot" and at_init.forward_gain == pytest.approx(1.0)
     assert trained.steps == 40 and trained.lr == 3.0
     assert trained.saturated.mean() > at_init.saturated.mean() + 0.3
 
@@ -167,6 +153,49 @@ def test_init_statistics_rejects_bad_settings():
         sat.init_statistics("tanh", batch=1000, rng=rng)
     with pytest.raises(TypeError, match="rng"):
         sat.init_statistics("tanh", rng=0)
+
+
+def test_init_statistics_reports_overflow_as_a_value_error(monkeypatch):
+    # finite weights can still give activations beyond float64; the widget must get a message, not inf or a warning
+    real = sat.layer_profile
+
+    def overflowing(*args, **kwargs):
+        stats = real(*args, **kwargs)
+        stats.act_std[-1] = np.inf
+        return stats
+
+    monkeypatch.setattr(sat, "layer_profile", overflowing)
+    with pytest.raises(ValueError, match="overflowed"):
+        sat.init_statistics("relu", "he_uniform", depth=3, rng=np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------------------------- the learning rate
+
+
+def test_a_large_learning_rate_saturates_the_hidden_layers(digits):
+    X_train, X_test, y_train, _ = digits
+    fractions = {}
+    for lr in (0.3, 30.0):
+        rng = np.random.default_rng(0)
+        model = vn.mlp([64, 32, 32, 32, 10], "tanh", rng=rng, output_activation="sigmoid")
+        recorder = diagnostics.SaturationFraction(every=20, probe_X=X_test[:200])
+        vn.fit(model, "mse", vn.optim.SGD(model, lr=lr), X_train, vn.data.one_hot(y_train, 10), batch_size=16,
+               steps=85, rng=rng, callbacks=[recorder])
+        fractions[lr] = recorder.history[-1, :-1].mean()
+    assert fractions[0.3] < 0.1 and fractions[30.0] > 0.5
+
+
+def test_scaled_inputs_match_the_per_update_step_of_784_pixels(digits):
+    X_train = digits[0]
+    scale = np.sqrt(784 / np.mean(np.sum(X_train ** 2, axis=1)))
+    assert np.mean(np.sum((scale * X_train) ** 2, axis=1)) == pytest.approx(784)
+    # one per-example SGD step moves that example's z by -lr delta (||x||^2 + 1)
+    x = scale * X_train[:1]
+    unit = vn.Dense(64, 1, rng=np.random.default_rng(0), bias=0.2)
+    before = unit.forward(x)[0, 0]
+    unit.backward(np.array([[0.5]]))
+    vn.optim.SGD(unit, lr=0.01).step()
+    assert unit.forward(x)[0, 0] - before == pytest.approx(-0.01 * 0.5 * (np.sum(x ** 2) + 1), rel=1e-10)
 
 
 # --------------------------------------------------------------------------------------------- the output loss
@@ -186,7 +215,7 @@ def test_output_gradients_closed_forms():
 def test_output_training_mse_stalls_cross_entropy_learns():
     runs = {name: sat.output_unit_training(name, z_start=-8.0, lr=1.0, steps=200, rng=np.random.default_rng(0))
             for name in ("mse", "bce", "bce_logits")}
-    assert runs["bce_logits"].steps_to_learn is not None and runs["bce_logits"].final_accuracy > 0.95
+    assert runs["bce_logits"].steps_to_learn == 31 and runs["bce_logits"].final_accuracy > 0.95
     assert runs["bce"].steps_to_learn == runs["bce_logits"].steps_to_learn  # same in exact arithmetic here
     assert runs["mse"].steps_to_learn is None and runs["mse"].final_accuracy < 0.6
     assert runs["mse"].p_positive[-1] < 0.01
@@ -196,8 +225,8 @@ def test_output_training_mse_stalls_cross_entropy_learns():
 def test_output_training_from_minus_30_only_logits_learn():
     bce = sat.output_unit_training("bce", z_start=-30.0, lr=1.0, steps=200, rng=np.random.default_rng(0))
     logits = sat.output_unit_training("bce_logits", z_start=-30.0, lr=1.0, steps=200, rng=np.random.default_rng(0))
-    assert bce.p_positive[-1] < 1e-10
-    assert logits.final_accuracy > 0.95
+    assert bce.p_positive[-1] < 1e-10 and bce.steps_to_learn is None
+    assert logits.steps_to_learn == 108 and logits.final_accuracy > 0.95
 
 
 def test_output_loss_comparison_covers_the_start():
@@ -206,57 +235,36 @@ def test_output_loss_comparison_covers_the_start():
     assert [r.loss_name for r in result.runs] == ["mse"]
     with pytest.raises(ValueError, match="losses"):
         sat.output_loss_comparison(("hinge",))
-
-
-# --------------------------------------------------------------------------------------------- the digits
-
-
-def test_digits_split_is_standardized_and_fixed():
-    X_train, X_test, y_train, y_test = sat.digits_split()
-    assert X_train.shape == (1348, 64) and X_test.shape == (449, 64)
-    np.testing.assert_allclose(X_train.mean(axis=0), 0, atol=1e-12)
-    stds = X_train.std(axis=0)
-    assert np.all((np.abs(stds - 1) < 1e-12) | (stds == 0))
-    assert np.array_equal(sat.digits_split()[0], X_train)
-
-
-def test_digits_run_measures_saturation_and_learns():
-    wide = sat.digits_run(1.0, 0.1, epochs=1, batch_size=10, measures_per_epoch=2)
-    narrow = sat.digits_run(0.1, 0.1, epochs=1, batch_size=10, measures_per_epoch=2)
-    assert wide.test_accuracy.shape == (3,)
-    np.testing.assert_allclose(wide.epochs_seen, [0, 0.5, 1])
-    assert wide.hidden_saturated[0] > 0.4 and narrow.hidden_saturated[0] < 0.01
-    assert narrow.final_accuracy > 0.5
-    # fit merges a last batch of one example into the previous one: 1348 examples one at a time are 1347 updates
-    assert sat._steps_per_epoch(1348, 1) == 1347 and sat._steps_per_epoch(1348, 10) == 135
-    assert sat._steps_per_epoch(1341, 10) == 134
-    assert 0 <= wide.output_wrong_saturated[0] <= wide.output_saturated[0]
-
-
-def test_lr_saturation_large_rate_saturates():
-    runs = sat.lr_saturation((0.3, 30.0), epochs=1, every=10)
-    assert runs[0.3].steps[0] == 0 and runs[0.3].hidden_saturated.shape[1] == 3
-    assert runs[0.3].hidden_saturated[-1].mean() < 0.1
-    assert runs[30.0].hidden_saturated[-1].mean() > 0.5
-    assert runs[30.0].test_accuracy < runs[0.3].test_accuracy
+    with pytest.raises(ValueError, match="losses"):
+        sat.output_loss_comparison(())
 
 
 # --------------------------------------------------------------------------------------------- plots and widgets
 
 
-def test_plots_return_figures(comparison):
+def test_plots_return_figures(digits):
     from vanishing.plots import saturation as plots
 
+    profile = _profile(digits, "tanh", "glorot_uniform")
+    X_train, X_test, y_train, _ = digits
+    model = vn.mlp([64, 8, 10], "tanh", rng=np.random.default_rng(0), output_activation="sigmoid")
+    recorder = diagnostics.SaturationFraction(every=2, probe_X=X_test[:20])
+    history = vn.fit(model, "mse", vn.optim.SGD(model, lr=0.1), X_train, vn.data.one_hot(y_train, 10),
+                     batch_size=16, steps=6, rng=np.random.default_rng(1), callbacks=[recorder])
     figures = [
-        plots.activation_saturation(sat.saturation_onsets()),
-        plots.init_histograms(comparison),
-        plots.init_profiles(comparison),
-        plots.layer_statistics(comparison[("tanh", "U(±1)")]),
+        plots.activation_saturation({"tanh": 2.65, "sigmoid": 4.6}),
+        plots.init_histograms({("tanh", "Glorot"): profile}),
+        plots.init_profiles({("tanh", "Glorot"): profile}),
+        plots.layer_statistics(profile),
         plots.output_loss(sat.output_loss_comparison(steps=20)),
+        plots.lr_saturation_curves({0.1: (recorder, history, 0.5)}),
+        plots.digits_training({"a": (np.linspace(0, 1, 3), np.array([0.1, 0.5, 0.8]), np.array([0.0, 0.1, 0.2]))}),
     ]
     assert all(isinstance(f, Figure) for f in figures)
     with pytest.raises(TypeError, match="init_statistics"):
         plots.layer_statistics("not a result")
+    with pytest.raises(TypeError, match="onsets"):
+        plots.activation_saturation({"tanh": 2.65})
 
 
 def test_widgets_are_registered():
@@ -267,34 +275,11 @@ def test_widgets_are_registered():
     assert app.error is None and app.result.activation == "sigmoid" and app.result.depth == 4
     app.set(steps=10, lr=1.0)
     assert app.result.steps == 10
+    app = WIDGETS["output_loss_explorer"](z_start=-30.0)
+    assert app.error is None and [r.loss_name for r in app.result.runs] == ["mse", "bce", "bce_logits"]
 
 
 # --------------------------------------------------------------------------------------------- self-checks
-
-
-def test_check_glorot_limit_passes_the_formula_and_names_a_wrong_pair():
-    from vanishing import checks
-
-    assert checks.check_glorot_limit(lambda a, b: np.sqrt(6 / (a + b))).passed is True
-    assert checks.check_glorot_limit(None).passed is None
-    assert checks.check_glorot_limit(lambda a, b: None).passed is None
-    fan_in_only = checks.check_glorot_limit(lambda a, b: np.sqrt(3 / a))  # right on square layers only
-    assert fan_in_only.passed is False and "fan_in=784, fan_out=25" in fan_in_only.message
-    assert checks.check_glorot_limit(lambda a, b: np.sqrt(2 / (a + b))).passed is False
-
-
-def test_check_saturated_fraction_catches_the_threshold_and_the_sigmoid():
-    from vanishing import checks
-
-    def right(activation, a):
-        return np.mean(np.abs(a) > 0.99) if activation == "tanh" else np.mean((a < 0.01) | (a > 0.99))
-
-    assert checks.check_saturated_fraction(right).passed is True
-    inclusive = checks.check_saturated_fraction(lambda act, a: np.mean(np.abs(a) >= 0.99))
-    assert inclusive.passed is False and "tanh" in inclusive.message
-    tanh_rule_only = checks.check_saturated_fraction(lambda act, a: np.mean(np.abs(a) > 0.99))
-    assert tanh_rule_only.passed is False and "sigmoid" in tanh_rule_only.message
-    assert checks.check_saturated_fraction(...).passed is None
 
 
 def test_check_tanh_init_runs_the_experiment():
@@ -312,15 +297,18 @@ def test_check_tanh_init_runs_the_experiment():
     assert checks.check_tanh_init({"init": "lecun"}).passed is False
 
 
-def test_init_statistics_reports_overflow_as_a_value_error(monkeypatch):
-    # finite weights can still give activations beyond float64; the widget must get a message, not inf or a warning
-    real = sat.measure_layers
+def test_check_z_change_passes_the_formula_and_names_each_usual_slip():
+    from vanishing import checks
 
-    def overflowing(*args, **kwargs):
-        stats = real(*args, **kwargs)
-        stats["act_std"][-1] = np.inf
-        return stats
-
-    monkeypatch.setattr(sat, "measure_layers", overflowing)
-    with pytest.raises(ValueError, match="overflowed"):
-        sat.init_statistics("relu", "he_uniform", depth=3, rng=np.random.default_rng(0))
+    assert checks.check_z_change(lambda x, d, lr: -lr * d * (np.dot(x, x) + 1)).passed is True
+    no_bias = checks.check_z_change(lambda x, d, lr: -lr * d * np.dot(x, x))
+    assert no_bias.passed is False and "bias" in no_bias.hint
+    sign = checks.check_z_change(lambda x, d, lr: lr * d * (np.dot(x, x) + 1))
+    assert sign.passed is False and "sign" in sign.hint
+    norm = checks.check_z_change(lambda x, d, lr: -lr * d * (np.linalg.norm(x) + 1))
+    assert norm.passed is False and "||x||²" in norm.hint
+    weight_only = checks.check_z_change(lambda x, d, lr: -lr * d)
+    assert weight_only.passed is False and "x=array([2.])" in weight_only.message
+    assert checks.check_z_change(lambda x, d, lr: x[5]).passed is False  # a learner's exception is reported
+    assert checks.check_z_change(None).passed is None
+    assert checks.check_z_change(lambda x, d, lr: None).passed is None

@@ -7,16 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import Sigmoid
-from ._core import CheckResult, _difference, _kind, call_learner, check_function, check_value, is_placeholder
+from ._core import CheckResult, _difference, _kind, call_learner, check_function, is_placeholder
 
 NOTEBOOK = "01"
-__all__ = ['check_sigmoid_prime', 'check_sigmoid_prime_max', 'check_underflow_depth', 'check_gradient_ratio']
+__all__ = ["check_gradient_ratio", "check_sigmoid_prime", "check_stall_multiple"]
 
 
 def _sigmoid_prime(z: np.ndarray) -> np.ndarray:
-    r"""Reference: the engine's :math:`\sigma'(z) = \sigma(z)(1 - \sigma(z))`."""
-    return Sigmoid().derivative(np.asarray(z, dtype=np.float64))
+    r"""Reference: :math:`\sigma'(z) = e^{-|z|}/(1 + e^{-|z|})^2`, which holds for every z because σ′ is even."""
+    e = np.exp(-np.abs(np.asarray(z, dtype=np.float64)))
+    return e / (1.0 + e) ** 2
 
 
 def check_sigmoid_prime(fn: Any) -> CheckResult:
@@ -46,79 +46,83 @@ def check_sigmoid_prime(fn: Any) -> CheckResult:
     return result
 
 
-def check_sigmoid_prime_max(value: Any) -> CheckResult:
-    r"""Notebook 01: the largest value of :math:`\sigma'(z)` (1/4, at z = 0)."""
-    def verdict(v: Any) -> bool | str:
-        v = float(v)
-        if np.isclose(v, 0.25, rtol=1e-9, atol=0.0):
-            return True
-        if np.isclose(v, 0.5):
-            return "0.5 is sigma(0), the value of the sigmoid itself at z = 0, not of its derivative"
-        if np.isclose(v, 1.0):
-            return "1 is the largest value of tanh'(z), not of sigma'(z)"
-        return f"{v:.6g} is not the largest value of sigma'(z) = sigma(z)(1 - sigma(z))"
-
-    return check_value(value, predicate=verdict, name="sigmoid_prime_max",
-                       hint="s(1 - s) is a parabola in s = sigma(z), largest at s = 1/2, which happens at z = 0",
-                       todo="set sigmoid_prime_max to the largest value sigma'(z) can take")
+STALL_CASES = (("float32", 0.9), ("float16", 0.9), ("float64", 0.9), ("float32", 0.75), ("float32", 0.5),
+               ("float32", 0.3), ("float32", 0.99), ("float64", 0.625))
+"""(dtype, factor) pairs of :func:`check_stall_multiple`: the factor as that dtype stores it is the input."""
 
 
-def _first_zero_depth(factor: float, dtype: np.dtype, limit: int = 100_000) -> int:
-    """First L at which ``factor**L``, by repeated multiplication in ``dtype``, is exactly 0 (-1 if never)."""
-    c, product = dtype.type(factor), dtype.type(1.0)
-    with np.errstate(under="ignore"):  # reaching 0 is what is measured
-        for depth in range(1, limit + 1):
-            new = dtype.type(product * c)
-            if new == 0:
-                return depth
-            if new == product:
-                return -1
-            product = new
-    return -1
+def _measured_stall(dtype: str, factor: float) -> tuple[float, int]:
+    """(the factor as ``dtype`` stores it, the multiple k of the smallest subnormal where factor**L stops; 0 if 0)."""
+    from ..experiments.products import repeated_product  # numpy-only, imported when the check runs
+
+    c = float(np.dtype(dtype).type(factor))
+    _, stalled = repeated_product(c, dtype)
+    return c, round(stalled / float(np.finfo(np.dtype(dtype)).smallest_subnormal))
 
 
-def check_underflow_depth(depth: Any, factor: float = 0.25, dtype: str = "float32") -> CheckResult:
-    r"""Notebook 01: the first depth L at which ``factor**L`` is exactly 0 in ``dtype`` (75 for 0.25 in float32).
+def _stall_hint(c: float, got: int, expected: int) -> str:
+    """What a wrong stall multiple most likely misses."""
+    if expected == 0:
+        return (f"for c = {c!r} <= 1/2, c·s is at most s/2, and s/2 rounds to 0 (a tie goes to the even "
+                f"neighbour, which is 0): the product reaches 0")
+    if got == expected - 1 and (1 - c) * expected == 0.5:
+        return (f"a tie: c·{expected} lies exactly halfway between {expected - 1} and {expected}, and round-to-"
+                f"nearest-even keeps the even one, so {expected} is a fixed point when it is even")
+    if got == 1:
+        return ("c·s does round back to s, but the product stops before it gets there: at the largest k with "
+                "round(c·k) = k, the first such multiple it lands on from above")
+    if got == expected - 1 and c * expected == expected - 0.5 and (1 - c) * expected < 0.5:
+        return (f"double rounding: c·{expected} computed in float64 is rounded once before you round it to a "
+                f"whole number. Compare (1 - c)·k with 1/2 instead (1 - c is exact here), or use fractions.Fraction(c)")
+    return "the product stops at the largest k with (1 - c)·k < 1/2, or (1 - c)·k = 1/2 and k even"
 
-    Only the exact integer passes. Wrong answers that are the right answer for
-    another float type, the depth where the product leaves the normal range, or
-    one less than the answer get a specific hint; every hint points at ``numpy.finfo``.
+
+def check_stall_multiple(fn: Any) -> CheckResult:
+    r"""Notebook 01: ``stall_multiple(c)``, the multiple k of the smallest subnormal at which :math:`c^L` stops.
+
+    ``c`` is a factor as a float type stores it (a Python float); the answer is 0 when repeated
+    multiplication reaches exactly 0. The expected values are measured by multiplying in that type
+    (:func:`vanishing.experiments.repeated_product`); the verdict names the first factor that differs,
+    with a hint for the usual slips (k = 1 from "c·s rounds back to s", ties, double rounding in float64).
     """
-    dt = np.dtype(dtype)
-    expected = _first_zero_depth(factor, dt)
-    info = np.finfo(dt)
-    others = {np.dtype(t).name: _first_zero_depth(factor, np.dtype(t)) for t in ("float16", "float32", "float64")}
-    normal_depth = int(np.floor(np.log(float(info.smallest_normal)) / np.log(float(dt.type(factor))))) + 1
-    finfo_hint = (f"np.finfo(np.{dt.name}).smallest_subnormal = {float(info.smallest_subnormal):.3g} is the smallest "
-                  f"positive {dt.name}; rounding to nearest sends a result below half of it to 0, so look for the "
-                  f"first L with {factor}**L <= smallest_subnormal / 2, and compute in {dt.name}")
+    name = "stall_multiple"
+    todo = "define stall_multiple(c) in the cell above and run it, then run this check again"
+    if is_placeholder(fn):
+        return CheckResult(None, name, f"not attempted yet: {todo}")
+    if not callable(fn):
+        return CheckResult(False, name, f"expected a function, got {_kind(fn)}",
+                           hint="pass the function itself: check_stall_multiple(stall_multiple)")
+    for dtype, factor in STALL_CASES:
+        c, expected = _measured_stall(dtype, factor)
+        where = f"for c = {c!r} ({factor} stored in {dtype})"
+        got, verdict = call_learner(fn, (c,), name=name, todo=todo, hint=None, where=where)
+        if verdict is not None:
+            return verdict
+        if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer, float, np.floating)) \
+                or float(got) != int(got):
+            return CheckResult(False, name, f"{where} your function returned {got!r}; expected a whole number k",
+                               hint="return the multiple k of the smallest subnormal s (the product stops at k·s)")
+        if int(got) != expected:
+            truth = f"the product stops at {expected}·s" if expected else "the product reaches exactly 0"
+            return CheckResult(False, name, f"{where} your function returned {int(got)}; {truth}",
+                               hint=_stall_hint(c, int(got), expected))
+    return CheckResult(True, name, f"correct for all {len(STALL_CASES)} factors, float16, float32 and float64.")
 
-    def verdict(v: Any) -> bool | str:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, float, np.floating)):
-            return f"{v!r} is not a whole number; give the depth as an integer"
-        if float(v) != int(v):
-            return f"{v} is not a whole number; the depth counts factors, so it is an integer"
-        v = int(v)
-        if v == expected:
-            return True
-        for name, other in others.items():
-            if name != dt.name and v == other:
-                return (f"{v} is where the product becomes 0 in {name}, not {dt.name}: make the factor "
-                        f"np.{dt.name}({factor}) so that every multiplication is rounded to {dt.name}")
-        if v == normal_depth:
-            return (f"at L = {v} the product drops below finfo.smallest_normal = {float(info.smallest_normal):.3g} "
-                    f"and becomes subnormal, but it is not 0 yet")
-        if v == expected - 1:
-            return f"off by one: {factor}**{v} is still a positive {dt.name}; you want the first L where it is 0"
-        return f"{v} is not the first depth at which {factor}**L is exactly 0 in {dt.name}"
 
-    return check_value(depth, predicate=verdict, name=f"underflow_depth ({factor} in {dt.name})", hint=finfo_hint,
-                       todo=f"set the depth to the first L at which {factor}**L == 0 in {dt.name}")
+def _gradient_ratio_setup(depth: int) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+    """The notebook's exercise network: a sigmoid MLP, ``depth`` hidden layers of 32, at initialisation, two moons."""
+    from ..data import two_moons
+    from ..losses import make_loss
+    from ..models import mlp
+
+    X, y = two_moons(200, noise=0.1, rng=np.random.default_rng(0))
+    model = mlp([2] + [32] * depth + [1], "sigmoid", rng=np.random.default_rng(1))
+    return model, make_loss("bce_logits"), X, y
 
 
 def _first_last_ratio(model: Any, loss: Any, X: np.ndarray, y: np.ndarray) -> float:
     """Reference: forward, loss, backward; ||dW of the first Dense|| / ||dW of the last Dense||."""
-    from ..layers import Dense  # the layers module is numpy-only; imported here to keep the header short
+    from ..layers import Dense
 
     loss.forward(model.forward(X), y)
     model.backward(loss.backward())
@@ -129,14 +133,11 @@ def _first_last_ratio(model: Any, loss: Any, X: np.ndarray, y: np.ndarray) -> fl
 def check_gradient_ratio(fn: Any, prediction: Any = None) -> CheckResult:
     r"""Notebook 01: ``first_last_ratio(model, loss, X, y)`` measures :math:`\lVert dW_1\rVert / \lVert dW_L\rVert`.
 
-    The learner's function is run on two deep sigmoid MLPs (3 and 10 hidden
-    layers) from :func:`vanishing.experiments.gradient_ratio_setup` and compared
-    with the engine's own measurement. When it passes and a ``prediction``
-    (of :math:`\log_{10}` of the ratio for 10 hidden layers) is given, the
-    verdict also says how far the prediction was from the measurement.
+    The learner's function is run on two sigmoid MLPs at initialisation (3 and 10 hidden layers of 32
+    units, weights from ``default_rng(1)``, 200 two-moons points from ``default_rng(0)``, the notebook's
+    setting) and compared with the engine's own measurement. When it passes and a ``prediction`` (of
+    :math:`\log_{10}` of the ratio for 10 hidden layers) is given, the verdict says how far it was.
     """
-    from ..experiments.products import gradient_ratio_setup  # numpy-only, imported when the check runs
-
     name = "first_last_ratio"
     todo = "define first_last_ratio(model, loss, X, y) in the cell above and run it, then run this check again"
     hint = ("run model.forward(X), loss.forward(out, y), model.backward(loss.backward()); then take np.linalg.norm "
@@ -147,26 +148,23 @@ def check_gradient_ratio(fn: Any, prediction: Any = None) -> CheckResult:
         return CheckResult(False, name, f"expected a function, got {_kind(fn)}", hint=hint)
     measured = {}
     for depth in (3, 10):
-        setup = gradient_ratio_setup(depth)
-        expected = _first_last_ratio(*copy.deepcopy((setup.model, setup.loss, setup.X, setup.y)))
-        where = f"the sigmoid MLP with {depth} hidden layers (vn.experiments.gradient_ratio_setup({depth}))"
-        got, verdict = call_learner(fn, (setup.model, setup.loss, setup.X, setup.y), name=name, todo=todo, hint=hint,
-                                    where=f"on {where}")
+        setup = _gradient_ratio_setup(depth)
+        expected = _first_last_ratio(*copy.deepcopy(setup))
+        where = f"on the sigmoid MLP with {depth} hidden layers of 32 units"
+        got, verdict = call_learner(fn, setup, name=name, todo=todo, hint=hint, where=where)
         if verdict is not None:
             return verdict
         problem = _difference(got, expected, rtol=1e-6, atol=0.0, check_dtype=False)
         if problem:
-            return CheckResult(False, name, f"on {where}, your function {problem}", hint=hint)
+            return CheckResult(False, name, f"{where}, your function {problem}", hint=hint)
         measured[depth] = expected
     log_ratio = float(np.log10(measured[10]))
     text = f"matches the engine on both networks; for 10 hidden layers log10(ratio) = {log_ratio:.2f}"
     if is_placeholder(prediction):
-        return CheckResult(True, "first_last_ratio", text + " (no prediction given).")
+        return CheckResult(True, name, text + " (no prediction given).")
     try:
         guess = float(prediction)
     except (TypeError, ValueError):
-        return CheckResult(True, "first_last_ratio", text + f"; your prediction {prediction!r} is not a number.")
-    return CheckResult(True, "first_last_ratio",
+        return CheckResult(True, name, text + f"; your prediction {prediction!r} is not a number.")
+    return CheckResult(True, name,
                        text + f"; your prediction {guess:.2f} was {abs(guess - log_ratio):.1f} decades away.")
-
-

@@ -1,9 +1,8 @@
-"""Notebook 01 (products of derivatives): figures for :mod:`vanishing.experiments.products`.
+"""Notebook 01 (products of derivatives): its figures.
 
-Products span hundreds of decades, so most panels plot :math:`\\log_{10}` of a
-value on a linear axis with ticks labelled as powers of ten
-(:func:`label_log10_axis`); exact zeros have no place on such an axis and are
-reported in the legend or as a separate bar.
+Products span hundreds of decades, so most panels plot :math:`\\log_{10}` of a value on a linear axis
+with ticks labelled as powers of ten (:func:`label_log10_axis`); exact zeros have no place on such an
+axis and are reported in the legend or as a bar of their own.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from ._style import GREY, OKABE_ITO, colour, label_log10_axis, new_figure, power
 
 __all__ = [
     "chain_gradient_plot", "derivative_products_plot", "exceedance_plot", "gradient_ratio_plot", "lost_updates_plot",
-    "product_histogram", "stop_rule_plot", "underflow_plot", "uniform_products_plot",
+    "product_histogram", "stop_rule_plot", "underflow_plot", "uniform_products_plot", "zero_fraction_plot",
 ]
 
 NOTEBOOK = "01"
@@ -47,36 +46,42 @@ def _check(result: object, kind: type, producer: str) -> None:
         raise TypeError(f"expected a {kind.__name__} from {producer}, got {type(result).__name__}")
 
 
-@styled
-def uniform_products_plot(result: ex.UniformProducts) -> Figure:
-    r"""ln of a product of L uniforms against L: the measured spread and the theory :math:`-L \pm \sqrt L`.
+def _array(name: str, value: object, ndim: int) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
+    return array
 
-    Left: :math:`\log_{10} P_L` (5–95 % band, median, measured mean) with
-    :math:`(-L \pm \sqrt L)/\ln 10`. Right: the measured mean and standard deviation of
-    :math:`\ln P_L` divided by their predictions (1 = agreement).
+
+@styled
+def uniform_products_plot(ln_p: np.ndarray) -> Figure:
+    r"""Products of L numbers from U(0, 1): the measured spread of :math:`\ln P_L` against :math:`-L \pm \sqrt L`.
+
+    ``ln_p`` is ``(max_depth, trials)``: row L - 1 holds :math:`\ln P_L` of every trial. Left:
+    :math:`\log_{10} P_L` (5–95 % band, median, mean) with the theory. Right: the measured mean and
+    standard deviation of :math:`\ln P_L` divided by their predictions.
     """
-    _check(result, ex.UniformProducts, "uniform_log_products")
+    ln_p = _array("ln_p", ln_p, 2)
+    L = np.arange(1, ln_p.shape[0] + 1)
+    q = np.quantile(ln_p, [0.05, 0.5, 0.95], axis=1) / LN10
+    mean, std = ln_p.mean(axis=1), ln_p.std(axis=1, ddof=1)
     fig = new_figure(1, 2, figsize=(9.0, 3.6))
     left, right = fig.axes
-    L = result.depths
-    q = result.quantiles_ln / LN10
-    left.fill_between(L, q[0], q[2], color=OKABE_ITO["sky"], alpha=0.35, linewidth=0,
-                      label="5–95 % of trials")
+    left.fill_between(L, q[0], q[2], color=OKABE_ITO["sky"], alpha=0.35, linewidth=0, label="5–95 % of trials")
     left.plot(L, q[1], color=OKABE_ITO["blue"], label="median")
-    left.plot(L, result.mean_ln / LN10, color=OKABE_ITO["orange"], linestyle="none", marker="o", markersize=3,
+    left.plot(L, mean / LN10, color=OKABE_ITO["orange"], linestyle="none", marker="o", markersize=3,
               markevery=max(1, len(L) // 20), label="measured mean of ln P")
-    left.plot(L, result.theory_mean / LN10, color="black", linestyle="--", linewidth=1.2, label="theory: e^(−L)")
+    left.plot(L, -L / LN10, color="black", linestyle="--", linewidth=1.2, label="theory: e^(−L)")
     for sign in (-1, 1):
-        left.plot(L, (result.theory_mean + sign * result.theory_std) / LN10, color="black", linestyle=":",
-                  linewidth=1.0, label="theory: e^(−L ± √L)" if sign > 0 else None)
+        left.plot(L, (-L + sign * np.sqrt(L)) / LN10, color="black", linestyle=":", linewidth=1.0,
+                  label="theory: e^(−L ± √L)" if sign > 0 else None)
     label_log10_axis(left, "y")
     left.set_xlabel("number of factors L")
     left.set_ylabel("product P (log scale)")
-    left.set_title(f"product of L numbers from U(0,1), {result.trials} trials")
+    left.set_title(f"product of L numbers from U(0,1), {ln_p.shape[1]} trials")
     left.legend(loc="lower left")
-
-    right.plot(L, -result.mean_ln / L, color=OKABE_ITO["orange"], label="mean of ln P  /  (−L)")
-    right.plot(L, result.std_ln / result.theory_std, color=OKABE_ITO["blue"], label="std of ln P  /  √L")
+    right.plot(L, -mean / L, color=OKABE_ITO["orange"], label="mean of ln P  /  (−L)")
+    right.plot(L, std / np.sqrt(L), color=OKABE_ITO["blue"], label="std of ln P  /  √L")
     right.axhline(1.0, color="black", linestyle="--", linewidth=1.0, label="theory (= 1)")
     right.set_ylim(0.9, 1.1)
     right.set_xlabel("number of factors L")
@@ -87,60 +92,59 @@ def uniform_products_plot(result: ex.UniformProducts) -> Figure:
 
 
 @styled
-def exceedance_plot(result: ex.ProductExceedance) -> Figure:
-    """Histogram of log10 of the product of L uniforms, with the threshold and the fraction above it."""
-    _check(result, ex.ProductExceedance, "product_exceedance")
+def exceedance_plot(log10_products: np.ndarray, *, depth: int, threshold_log10: float) -> Figure:
+    """Histogram of log10 of products of ``depth`` uniforms, split at the threshold, with median and mean."""
+    x = _array("log10_products", log10_products, 1)
+    t = float(threshold_log10)
+    above = int(np.count_nonzero(x > t))
+    mean_log10 = -depth * math.log10(2.0)  # E[P_L] = 2^-L
     fig = new_figure(1, 1, figsize=(6.4, 3.6))
     ax = fig.axes[0]
-    x = result.log10_products
-    t = math.log10(result.threshold)
-    # bins of 1/2 decade with an edge exactly at the threshold, so that no bar straddles it
-    width = 0.5
-    k_lo = math.floor((x.min() - t) / width)
-    k_hi = math.ceil((max(x.max(), t + 1) - t) / width)
-    edges = t + width * np.arange(k_lo, k_hi + 1)
+    width = 0.5  # bins of half a decade with an edge exactly at the threshold: no bar straddles it
+    edges = t + width * np.arange(math.floor((x.min() - t) / width), math.ceil((max(x.max(), t + 1) - t) / width) + 1)
     counts, edges = np.histogram(x, bins=edges)
-    frac = counts / result.trials
+    frac = counts / x.size
     below = edges[:-1] < t
-    ax.stairs(np.where(below, frac, 0), edges, fill=True, color=OKABE_ITO["sky"], alpha=0.8,
-              label=f"P ≤ {approx(t)}")
+    ax.stairs(np.where(below, frac, 0), edges, fill=True, color=OKABE_ITO["sky"], alpha=0.8, label=f"P ≤ {approx(t)}")
     ax.stairs(np.where(below, 0, frac), edges, fill=True, color=OKABE_ITO["vermillion"], alpha=0.8,
-              label=f"P > {approx(t)}: {result.count_above} of {result.trials} ({result.fraction_above:.1%})")
+              label=f"P > {approx(t)}: {above} of {x.size} ({above / x.size:.1%})")
     ax.axvline(t, color="black", linestyle="--", linewidth=1.2, label=f"threshold {approx(t)}")
-    ax.axvline(result.median_log10, color=OKABE_ITO["blue"], linewidth=1.5,
-               label=f"median ≈ {approx(result.median_log10)}")
-    ax.axvline(math.log10(result.mean_product), color=OKABE_ITO["green"], linestyle="-.", linewidth=1.5,
-               label=f"mean 2^(−{result.depth}) ≈ {approx(math.log10(result.mean_product))}")
+    median = float(np.median(x))
+    ax.axvline(median, color=OKABE_ITO["blue"], linewidth=1.5, label=f"median ≈ {approx(median)}")
+    ax.axvline(mean_log10, color=OKABE_ITO["green"], linestyle="-.", linewidth=1.5,
+               label=f"mean 2^(−{depth}) ≈ {approx(mean_log10)}")
     label_log10_axis(ax, "x")
-    ax.set_xlabel(f"product of {result.depth} numbers from U(0,1) (log scale)")
-    ax.set_ylabel(f"fraction of {result.trials} trials")
-    ax.set_title(f"how often does the product of {result.depth} uniforms exceed {approx(t)}?")
+    ax.set_xlabel(f"product of {depth} numbers from U(0,1) (log scale)")
+    ax.set_ylabel(f"fraction of {x.size} trials")
+    ax.set_title(f"how often does the product of {depth} uniforms exceed {approx(t)}?")
     ax.set_ylim(0, 1.45 * frac.max())
     ax.legend(loc="upper left")
     return fig
 
 
 @styled
-def derivative_products_plot(results: Sequence[ex.DerivativeProducts]) -> Figure:
+def derivative_products_plot(products: Mapping[tuple[str, float], np.ndarray]) -> Figure:
     r"""One panel per activation: the product of L derivatives at z ~ N(0, s²), median and 10–90 % band per s.
 
-    The dashed line is the largest possible product (:math:`4^{-L}` for sigmoid, 1 for tanh).
+    ``products[(kind, s)]`` is ``(max_depth, trials)``: :math:`\log_{10}` of the product of the first L
+    factors in row L - 1. The dashed line is the largest possible product (:math:`4^{-L}` for sigmoid,
+    1 for tanh).
     """
-    results = list(results)
-    if not results:
-        raise ValueError("results is empty; pass at least one DerivativeProducts")
-    for r in results:
-        _check(r, ex.DerivativeProducts, "derivative_log_products")
-    fig = new_figure(1, len(results), figsize=(4.6 * len(results), 3.6), sharey=True)
-    for ax, r in zip(fig.axes, results, strict=True):
-        for i, s in enumerate(r.spreads):
-            q = r.quantiles_log10[i]
-            c = colour(i)
-            ax.fill_between(r.depths, q[0], q[2], color=c, alpha=0.18, linewidth=0)
-            ax.plot(r.depths, q[1], color=c, label=f"z ~ N(0, {s:g}²)")
-        name = "σ′" if r.kind == "sigmoid" else "tanh′"
-        bound = "4^(−L): every z = 0" if r.kind == "sigmoid" else "1: every z = 0"
-        ax.plot(r.depths, r.bound_log10, color="black", linestyle="--", linewidth=1.2, label=f"largest, {bound}")
+    if not products:
+        raise ValueError("products is empty; pass (kind, spread) -> log10 products")
+    kinds = list(dict.fromkeys(kind for kind, _ in products))
+    fig = new_figure(1, len(kinds), figsize=(4.6 * len(kinds), 3.6), sharey=True)
+    for ax, kind in zip(fig.axes, kinds, strict=True):
+        spreads = [s for k, s in products if k == kind]
+        for i, s in enumerate(spreads):
+            log10_p = _array(f"products[{kind!r}, {s!r}]", products[kind, s], 2)
+            L = np.arange(1, log10_p.shape[0] + 1)
+            q = np.quantile(log10_p, [0.1, 0.5, 0.9], axis=1)
+            ax.fill_between(L, q[0], q[2], color=colour(i), alpha=0.18, linewidth=0)
+            ax.plot(L, q[1], color=colour(i), label=f"z ~ N(0, {s:g}²)")
+        peak, name = (0.25, "σ′") if kind == "sigmoid" else (1.0, "tanh′")
+        bound = "4^(−L): every z = 0" if kind == "sigmoid" else "1: every z = 0"
+        ax.plot(L, L * math.log10(peak), color="black", linestyle="--", linewidth=1.2, label=f"largest, {bound}")
         label_log10_axis(ax, "y")
         ax.set_xlabel("number of factors L")
         ax.set_title(f"product of L values of {name}(z)")
@@ -150,22 +154,21 @@ def derivative_products_plot(results: Sequence[ex.DerivativeProducts]) -> Figure
 
 
 @styled
-def chain_gradient_plot(chains: Mapping[str, Sequence[ex.ChainGradient]]) -> Figure:
-    r"""|dF/dw1| of single-neuron chains against depth: engine backward (markers) and closed form (line)."""
+def chain_gradient_plot(chains: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
+    r"""|dF/dw1| of single-neuron chains against their length: engine backward (markers), closed form (line).
+
+    ``chains[label]`` is ``(engine, closed_form)`` from :func:`vanishing.experiments.chain_gradients`.
+    """
     if not chains:
-        raise ValueError("chains is empty; pass label -> list of ChainGradient")
-    fig = new_figure(1, 1, figsize=(6.4, 3.8))
+        raise ValueError("chains is empty; pass label -> (engine, closed_form)")
+    fig = new_figure(1, 1, figsize=(9.0, 3.8))
     ax = fig.axes[0]
-    for i, (label, runs) in enumerate(chains.items()):
-        for r in runs:
-            _check(r, ex.ChainGradient, "chain_gradients")
-        depth = np.array([r.depth for r in runs])
+    for i, (label, (engine, closed)) in enumerate(chains.items()):
+        depth = np.arange(1, len(engine) + 1)
         with np.errstate(divide="ignore"):
-            closed = np.log10(np.abs([r.closed_form for r in runs]))
-            engine = np.log10(np.abs([r.engine for r in runs]))
-        c = colour(i)
-        ax.plot(depth, closed, color=c, label=label)
-        ax.plot(depth, engine, color=c, linestyle="none", marker="o", markersize=3.5, markerfacecolor="none")
+            ax.plot(depth, np.log10(np.abs(closed)), color=colour(i), label=label)
+            ax.plot(depth, np.log10(np.abs(engine)), color=colour(i), linestyle="none", marker="o", markersize=3.5,
+                    markerfacecolor="none")
     ax.axhline(0.0, color=GREY, linestyle=":", linewidth=1.0)
     ax.plot([], [], color="black", label="closed form ∏ wᵢ f′(wᵢ oᵢ₋₁)")
     ax.plot([], [], color="black", linestyle="none", marker="o", markersize=3.5, markerfacecolor="none",
@@ -175,155 +178,153 @@ def chain_gradient_plot(chains: Mapping[str, Sequence[ex.ChainGradient]]) -> Fig
     ax.set_ylabel("|dF/dw₁|, F = last output (log scale)")
     ax.set_title("single-neuron chain: o₁ = w₁, oᵢ = f(wᵢ·oᵢ₋₁)")
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.set_size_inches(9.0, 3.8)
     fig.subplots_adjust(left=0.09, right=0.64)
     return fig
 
 
 @styled
-def underflow_plot(constant: Mapping[str, np.ndarray], depths: Sequence[ex.UnderflowDepth],
-                   zeros: ex.ZeroFractions) -> Figure:
-    """Left: c^L in each float type until it is 0. Right: fraction of products of uniforms that are exactly 0.
+def underflow_plot(stored: Mapping[str, np.ndarray], factor: float) -> Figure:
+    """One panel per float type: ``factor``^L as stored after repeated multiplication, until it is 0.
 
-    Parameters
-    ----------
-    constant
-        dtype name -> c^L by repeated multiplication (:func:`constant_factor_products`).
-    depths
-        The analytic and measured depths (:func:`underflow_depths`), for the markers.
-    zeros
-        :func:`zero_fraction_by_depth`.
+    ``stored[dtype]`` holds the products for L = 1, 2, ... in that dtype (exact zeros at the end).
+    Each panel has its own depth axis, so that float16's few factors are as visible as float64's many;
+    the dashed and dotted lines are the type's smallest normal and smallest subnormal numbers.
     """
-    fig = new_figure(1, 2, figsize=(9.6, 3.9))
-    left, right = fig.axes
-    by_dtype = {d.dtype: d for d in depths}
-    factor = next(iter(by_dtype.values())).factor if by_dtype else float("nan")
-    widths = {"float64": 5.0, "float32": 3.0, "float16": 1.6}
-    for name, values in sorted(constant.items(), key=lambda item: -widths.get(item[0], 1.0)):
+    if not stored:
+        raise ValueError("stored is empty; pass dtype name -> stored products")
+    fig = new_figure(1, len(stored), figsize=(3.3 * len(stored), 3.5))
+    for ax, (name, values) in zip(fig.axes, stored.items(), strict=True):
+        values = np.asarray(values)
+        info = np.finfo(values.dtype)
+        zero = np.flatnonzero(values == 0)
+        end = int(zero[0]) + 1 if zero.size else values.size  # first L with an exact 0
+        L = np.arange(1, end + 1)
+        kept = values[: end - 1] if zero.size else values
         c = DTYPE_COLOURS.get(name, GREY)
-        L = np.arange(1, values.shape[0] + 1)
-        nonzero = values != 0
-        d = by_dtype.get(name)
-        ends = f": 0 at L = {d.measured_zero_depth}" if d is not None and d.measured_zero_depth > 0 else ""
-        left.plot(L[nonzero], np.log10(values[nonzero].astype(np.float64)), color=c,
-                  linewidth=widths.get(name, 1.5), solid_capstyle="butt", label=f"{name}{ends}")
-        subnormal = math.log10(float_limits_of(name))
-        left.axhline(subnormal, color=c, linestyle=":", linewidth=1.2)
-        d = by_dtype.get(name)
-        if d is not None and d.measured_zero_depth > 0:
-            y = float(np.log10(values[d.measured_zero_depth - 2].astype(np.float64)))
-            left.plot([d.measured_zero_depth], [y], marker="x", color="black", markersize=7, markeredgewidth=1.8,
-                      linestyle="none")
-    left.plot([], [], color="black", marker="x", linestyle="none", label="first exact 0")
-    label_log10_axis(left, "y")
-    left.set_xlabel("number of factors L")
-    left.set_ylabel("product as stored (log scale)")
-    left.set_title(f"{factor:g}^L by repeated multiplication\n(dotted: each type's smallest subnormal)", fontsize=10)
-    handles, labels = left.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: (not labels[i].startswith("float"), labels[i]))
-    left.legend([handles[i] for i in order], [labels[i] for i in order], loc="upper right")
-
-    for name, measured in zeros.measured.items():
-        c = DTYPE_COLOURS.get(name, GREY)
-        right.plot(zeros.depths, measured, color=c, linewidth=3.0, alpha=0.7, label=name)
-        right.plot(zeros.depths, zeros.predicted[name], color="black", linestyle="--", linewidth=1.0)
-    right.plot([], [], color="black", linestyle="--", linewidth=1.0, label="predicted")
-    right.set_xscale("log")
-    right.set_xlabel("number of factors L (log scale)")
-    right.set_ylabel(f"fraction exactly 0 ({zeros.trials} trials)")
-    right.set_title("products of U(0,1) numbers that are exactly 0")
-    right.legend(loc="center left", title="measured")
+        ax.plot(L[: kept.size], np.log10(kept.astype(np.float64)), color=c, linewidth=1.5,
+                marker="o" if kept.size <= 100 else None, markersize=2.5)
+        normal, subnormal = math.log10(float(info.smallest_normal)), math.log10(float(info.smallest_subnormal))
+        ax.axhline(normal, color="black", linestyle="--", linewidth=1.0, label="smallest normal")
+        ax.axhline(subnormal, color="black", linestyle=":", linewidth=1.2, label="smallest subnormal")
+        if zero.size:
+            ax.plot([end], [subnormal], marker="x", color="black", markersize=8, markeredgewidth=2, linestyle="none",
+                    label=f"exactly 0 at L = {end}")
+        label_log10_axis(ax, "y", max_ticks=5)
+        ax.set_xlim(0, 1.08 * end)
+        ax.set_xlabel("number of factors L")
+        ax.set_title(f"{name}: {factor:g}^L as stored", color=c)
+        ax.legend(loc="upper right", fontsize=8)
+    fig.axes[0].set_ylabel("product (log scale)")
+    fig.subplots_adjust(wspace=0.35)
     return fig
 
 
-def float_limits_of(dtype: str) -> float:
-    """The smallest subnormal number of a dtype name."""
-    return float(np.finfo(np.dtype(dtype)).smallest_subnormal)
+@styled
+def zero_fraction_plot(measured: Mapping[str, np.ndarray], predicted: Mapping[str, np.ndarray],
+                       trials: int) -> Figure:
+    """Fraction of products of L uniforms that are exactly 0, per float type: measured and predicted."""
+    fig = new_figure(1, 1, figsize=(6.4, 3.4))
+    ax = fig.axes[0]
+    for name, fractions in measured.items():
+        L = np.arange(1, len(fractions) + 1)
+        ax.plot(L, fractions, color=DTYPE_COLOURS.get(name, GREY), linewidth=2.2, label=f"{name}, measured")
+        ax.plot(L, predicted[name], color="black", linestyle="--", linewidth=1.0)
+    ax.plot([], [], color="black", linestyle="--", linewidth=1.0, label="predicted: exact product < s/2")
+    ax.set_xscale("log")
+    ax.set_xlabel("number of factors L (log scale)")
+    ax.set_ylabel(f"fraction exactly 0 ({trials} trials)")
+    ax.set_title("products of U(0,1) numbers that are exactly 0")
+    ax.legend(loc="upper left")
+    return fig
 
 
 @styled
-def lost_updates_plot(result: ex.LostUpdates) -> Figure:
-    r"""Left: step size :math:`|\eta g|` against :math:`|w|` for the first and last layer, with half an ulp.
+def lost_updates_plot(before: Sequence[np.ndarray], steps: Sequence[np.ndarray], unchanged: Sequence[np.ndarray], *,
+                      lr: float) -> Figure:
+    r"""One SGD step on a deep network: which weights did not change at all.
 
-    Right: per Dense layer, the fraction of weights that one SGD step left unchanged.
+    ``before[l]``, ``steps[l]`` (:math:`\eta g`, in the network's dtype) and ``unchanged[l]`` (bool) are the
+    weights of Dense layer l. Left: :math:`|\eta g|` against :math:`|w|` for the first and the last layer,
+    with the line of half an ulp of w. Right: per layer, the fraction of weights unchanged and the
+    fraction the half-ulp rule predicts.
     """
-    _check(result, ex.LostUpdates, "lost_updates")
+    dtype = np.asarray(before[0]).dtype
     fig = new_figure(1, 2, figsize=(9.6, 3.8))
     left, right = fig.axes
-    first, last = OKABE_ITO["vermillion"], OKABE_ITO["blue"]
-    for w, step, c, label in ((result.first_abs_w, result.first_abs_step, first, "first layer"),
-                              (result.last_abs_w, result.last_abs_step, last, "last layer")):
+    for index, c, label in ((0, OKABE_ITO["vermillion"], "first layer"), (-1, OKABE_ITO["blue"], "last layer")):
+        w, step = (np.abs(np.asarray(a, dtype=np.float64)).ravel() for a in (before[index], steps[index]))
         keep = (w > 0) & (step > 0)
         left.scatter(np.log10(w[keep]), np.log10(step[keep]), s=6, color=c, alpha=0.6, linewidths=0, label=label)
-    ws = np.concatenate([result.first_abs_w, result.last_abs_w])
+    ws = np.abs(np.concatenate([np.ravel(before[0]), np.ravel(before[-1])]).astype(np.float64))
     ws = ws[ws > 0]
-    grid = np.logspace(np.log10(ws.min()), np.log10(ws.max()), 400).astype(result.dtype)
-    half_ulp = np.spacing(grid).astype(np.float64) / 2
-    left.plot(np.log10(grid.astype(np.float64)), np.log10(half_ulp), color="black", linewidth=1.4,
-              label=f"½ ulp of w ({result.dtype}): below = lost")
+    grid = np.logspace(np.log10(ws.min()), np.log10(ws.max()), 400).astype(dtype)
+    left.plot(np.log10(grid.astype(np.float64)), np.log10(np.spacing(grid).astype(np.float64) / 2), color="black",
+              linewidth=1.4, label=f"½ ulp of w ({dtype.name}): below = lost")
     label_log10_axis(left, "x", max_ticks=5)
     label_log10_axis(left, "y")
     left.set_xlabel("|w| (log scale)")
     left.set_ylabel("|lr · g| (log scale)")
-    left.set_title(f"one SGD step, lr = {result.lr:g}, {result.dtype}")
+    left.set_title(f"one SGD step, lr = {lr:g}, {dtype.name}")
     left.legend(loc="center right", markerscale=2.5)
-
-    n = result.unchanged_fraction.shape[0]
-    layers = np.arange(1, n + 1)
-    right.bar(layers, result.unchanged_fraction, color=OKABE_ITO["vermillion"], label="unchanged after the step")
-    right.plot(layers, result.predicted_fraction, color="black", marker="_", markersize=14, linestyle="none",
-               markeredgewidth=2, label="predicted: |lr·g| < ½ ulp(w)")
+    layers = np.arange(1, len(before) + 1)
+    predicted = [np.mean(np.abs(np.asarray(s, np.float64)) < np.spacing(np.abs(w)).astype(np.float64) / 2)
+                 for s, w in zip(steps, before, strict=True)]
+    right.bar(layers, [np.mean(u) for u in unchanged], color=OKABE_ITO["vermillion"], label="unchanged after the step")
+    right.plot(layers, predicted, color="black", marker="_", markersize=14, linestyle="none", markeredgewidth=2,
+               label="predicted: |lr·g| < ½ ulp(w)")
     right.set_ylim(0, 1.15)
     right.set_xticks(layers)
     right.set_xlabel("Dense layer (1 = next to the input)")
     right.set_ylabel("fraction of weights unchanged")
-    right.set_title(f"sigmoid MLP, {result.depth} hidden layers of {result.width}")
+    right.set_title(f"{len(before)} Dense layers")
     right.legend(loc="upper right")
     return fig
 
 
 @styled
-def stop_rule_plot(ramp: ex.DescentPath, saddle_runs: Mapping[str, ex.DescentPath]) -> Figure:
-    r"""Left: the ramp :math:`\max(0, cx)` with the start and the stopping point. Right: paths on :math:`x^2 - y^2`."""
-    _check(ramp, ex.DescentPath, "descend_with_stop_rule")
+def stop_rule_plot(ramp: tuple[np.ndarray, int | None], saddle: Mapping[str, tuple[np.ndarray, int | None]], *,
+                   c: float, tol: float) -> Figure:
+    r"""Gradient descent with the stop rule "the step is smaller than tol".
+
+    ``ramp`` and each ``saddle[label]`` are ``(path, stopped_at)``: the points visited, ``(T + 1, d)``, and the
+    step at which the rule fired (None if it never did). Left: :math:`f(x) = \max(0, cx)` with the start and
+    the last point. Right: the paths on :math:`f(x, y) = x^2 - y^2`.
+    """
+    path, stopped = ramp
+    path = _array("ramp path", path, 2)
     fig = new_figure(1, 2, figsize=(9.6, 3.8))
     left, right = fig.axes
-    x0, x1 = float(ramp.path[0, 0]), float(ramp.final[0])
+    x0, x1 = float(path[0, 0]), float(path[-1, 0])
     xs = np.linspace(-0.3 * abs(x0) - 1, 1.2 * abs(x0) + 1, 200)
-    f = np.maximum(0.0, ramp.c * xs)
-    # show f in units of a power of ten, so the axis carries no offset text that collides with the title
-    k = math.floor(math.log10(f.max())) if f.max() > 0 else 0
-    unit = 10.0 ** k
-    left.plot(xs, f / unit, color=OKABE_ITO["blue"], label=f"f(x) = max(0, c·x), c = {ramp.c:g}")
-    left.axvspan(xs[0], 0, color=OKABE_ITO["green"], alpha=0.15, linewidth=0, label="minimum: every x ≤ 0")
-    left.plot([x0], [ramp.values[0] / unit], marker="o", color="black", linestyle="none", label=f"start x = {x0:g}")
-    stop_text = f"stopped at step {ramp.stopped_at}" if ramp.stopped_at > 0 else f"after {len(ramp.path) - 1} steps"
-    left.plot([x1], [ramp.values[-1] / unit], marker="x", markersize=9, markeredgewidth=2,
-              color=OKABE_ITO["vermillion"], linestyle="none",
-              label=f"{stop_text}: moved {abs(x1 - x0):.2g}")
+    f = np.maximum(0.0, c * xs)
+    left.plot(xs, f, color=OKABE_ITO["blue"], label=f"f(x) = max(0, c·x), c = {c:g}")
+    left.axvspan(xs[0], 0, color=OKABE_ITO["green"], alpha=0.15, linewidth=0, label="minimum f = 0: every x ≤ 0")
+    left.plot([x0], [max(0.0, c * x0)], marker="o", color="black", linestyle="none",
+              label=f"start x = {x0:g}, f = {max(0.0, c * x0):g}")
+    when = f"stopped at step {stopped}" if stopped else f"after {len(path) - 1} steps"
+    left.plot([x1], [max(0.0, c * x1)], marker="x", markersize=9, markeredgewidth=2, color=OKABE_ITO["vermillion"],
+              linestyle="none", label=f"{when}: moved {abs(x1 - x0):.2g}")
     left.set_xlabel("x")
-    left.set_ylabel(f"f(x)  (× {power_of_ten(k)})" if k else "f(x)")
-    left.set_title(f"tiny gradient far from the minimum (tol = {ramp.tol:g})")
-    left.legend(loc="upper left")
+    left.set_ylabel("f(x)")
+    left.set_title(f"tiny gradient far from the minimum (tol = {tol:g})")
+    left.set_ylim(-0.04 * f.max(), 1.6 * f.max())  # room above the line for the legend
+    left.legend(loc="upper left", fontsize=8)
 
     grid = np.linspace(-1.2, 1.2, 121)
     gx, gy = np.meshgrid(grid, grid)
-    levels = np.linspace(-1.2, 1.2, 13)
-    right.contour(gx, gy, gx ** 2 - gy ** 2, levels=levels, colors=GREY, linewidths=0.6)
-    runs = list(saddle_runs.items())
-    for i, (label, run) in reversed(list(enumerate(runs))):  # the first run is drawn last, on top, and wider
-        _check(run, ex.DescentPath, "descend_with_stop_rule")
-        c = colour(i + 1)
-        path = run.path
-        inside = np.all(np.abs(path) <= 1.2, axis=1)
-        right.plot(path[inside, 0], path[inside, 1], color=c, marker="o", markersize=4.5 - 2 * min(i, 1),
-                   linewidth=2.6 - 1.4 * min(i, 1),
-                   label=f"{label}: " + (f"stopped at step {run.stopped_at}" if run.stopped_at > 0
-                                          else f"left the saddle, f = {run.values[-1]:.3g}"))
+    right.contour(gx, gy, gx ** 2 - gy ** 2, levels=np.linspace(-1.2, 1.2, 13), colors=GREY, linewidths=0.6)
+    runs = list(saddle.items())
+    for i, (label, (run, run_stopped)) in reversed(list(enumerate(runs))):  # the first run on top, and wider
+        run = _array(f"saddle[{label!r}]", run, 2)
+        inside = np.all(np.abs(run) <= 1.2, axis=1)
+        end = f"stopped at step {run_stopped}" if run_stopped else \
+            f"left the saddle, f = {run[-1, 0] ** 2 - run[-1, 1] ** 2:.3g}"
+        right.plot(run[inside, 0], run[inside, 1], color=colour(i + 1), marker="o", markersize=4.5 - 2 * min(i, 1),
+                   linewidth=2.6 - 1.4 * min(i, 1), label=f"{label}: {end}")
     right.plot([0], [0], marker="+", color="black", markersize=14, markeredgewidth=2.2, linestyle="none",
                label="saddle (0, 0): gradient 0", zorder=5)
     handles, labels = right.get_legend_handles_labels()
-    order = [len(labels) - 1, *reversed(range(len(labels) - 1))]  # saddle first, then the runs in the given order
+    order = [len(labels) - 1, *reversed(range(len(labels) - 1))]  # the saddle first, then the runs in order
     right.set_xlim(-1.2, 1.2)
     right.set_ylim(-1.2, 1.2)
     right.set_aspect("equal")
@@ -335,16 +336,22 @@ def stop_rule_plot(ramp: ex.DescentPath, saddle_runs: Mapping[str, ex.DescentPat
 
 
 @styled
-def gradient_ratio_plot(result: ex.GradientRatios, show_depth: int | None = None) -> Figure:
-    """Left: per-layer weight-gradient norms of one network. Right: first/last ratio against depth."""
-    _check(result, ex.GradientRatios, "gradient_ratio_by_depth")
-    depths = [int(d) for d in result.depths]
-    show = depths[-1] if show_depth is None else int(show_depth)
-    if show not in result.layer_norms:
-        raise ValueError(f"show_depth={show_depth!r} was not trained; allowed: {depths}")
+def gradient_ratio_plot(layer_norms: Mapping[int, np.ndarray], show_depth: int | None = None) -> Figure:
+    """Left: the per-layer weight-gradient norms of one network. Right: first/last ratio against depth.
+
+    ``layer_norms[depth]`` is ``(depth + 1,)``: every Dense layer's ‖dW‖ (first layer first) of the network
+    with ``depth`` hidden layers.
+    """
+    if not layer_norms:
+        raise ValueError("layer_norms is empty; pass depth -> per-layer gradient norms")
+    depths = np.array(sorted(layer_norms))
+    show = int(depths[-1]) if show_depth is None else int(show_depth)
+    if show not in layer_norms:
+        raise ValueError(f"show_depth={show_depth!r} is not among the depths; allowed: {depths.tolist()}")
+    ratio = np.log10([layer_norms[d][0] / layer_norms[d][-1] for d in depths])
     fig = new_figure(1, 2, figsize=(9.6, 3.6))
     left, right = fig.axes
-    norms = result.layer_norms[show]
+    norms = np.asarray(layer_norms[show])
     layers = np.arange(1, norms.shape[0] + 1)
     left.plot(layers, np.log10(norms), color=OKABE_ITO["blue"], marker="o")
     label_log10_axis(left, "y")
@@ -352,20 +359,17 @@ def gradient_ratio_plot(result: ex.GradientRatios, show_depth: int | None = None
     left.set_xlabel("Dense layer (1 = next to the input)")
     left.set_ylabel("‖dW‖, median over steps (log scale)")
     left.set_title(f"sigmoid MLP with {show} hidden layers, during training")
-
-    right.plot(result.depths, np.log10(result.ratio), color=OKABE_ITO["vermillion"], marker="o",
-               label="‖dW first‖ / ‖dW last‖")
+    right.plot(depths, ratio, color=OKABE_ITO["vermillion"], marker="o", label="‖dW first‖ / ‖dW last‖")
     # a guide with the slope of one factor 1/4 per extra layer, through the shallowest network's point
-    d0, r0 = float(result.depths[0]), float(np.log10(result.ratio[0]))
-    right.plot(result.depths, r0 + (result.depths - d0) * np.log10(0.25), color="black", linestyle="--",
+    right.plot(depths, ratio[0] + (depths - depths[0]) * np.log10(0.25), color="black", linestyle="--",
                linewidth=1.0, label="slope: × 1/4 per layer")
     right.axhline(0.0, color=GREY, linestyle=":", linewidth=1.0, label="equal norms")
     label_log10_axis(right, "y")
-    right.set_xticks(result.depths)
+    right.set_xticks(depths)
     right.set_xlabel("number of hidden layers")
     right.set_ylabel("ratio (log scale)")
     right.set_title("first-to-last gradient ratio by depth")
-    right.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9))  # below the line at 1, above the data
+    right.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9))
     return fig
 
 

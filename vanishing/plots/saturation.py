@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..activations import make_activation
-from ..experiments.saturation import (
-    DigitsRun,
-    InitStatistics,
-    LearningRateRun,
-    OutputComparison,
-    SaturationOnset,
-)
+from ..experiments.saturation import InitStatistics, OutputComparison
 from ._style import GREY, OKABE_ITO, colour, decade_label, decade_log_y, new_figure, styled
 
 __all__ = ["activation_saturation", "digits_training", "init_histograms", "init_profiles", "layer_statistics",
@@ -33,42 +30,42 @@ def _check_type(name: str, value: object, kind: type, source: str) -> None:
 
 
 @styled
-def activation_saturation(onsets: dict[str, SaturationOnset], *, z_max: float = 10.0) -> Figure:
-    """tanh and sigmoid with their derivatives; the saturated ranges shaded.
+def activation_saturation(onsets: Mapping[str, float], *, z_max: float = 10.0) -> Figure:
+    """tanh and sigmoid with their derivatives; the saturated ranges (|z| beyond ``onsets[name]``) shaded.
 
     Parameters
     ----------
     onsets
-        The output of :func:`vanishing.experiments.saturation_onsets`.
+        ``{"tanh": z, "sigmoid": z}``: the smallest |z| at which each unit counts as saturated.
     z_max
         The plotted range is [−z_max, z_max].
     """
-    if not isinstance(onsets, dict) or set(onsets) != {"tanh", "sigmoid"}:
-        raise TypeError("onsets must be the dict returned by saturation_onsets() (keys 'tanh' and 'sigmoid')")
+    if set(onsets) != {"tanh", "sigmoid"}:
+        raise TypeError("onsets must map 'tanh' and 'sigmoid' to the |z| where saturation starts")
     fig = new_figure(1, 2, figsize=(9.0, 3.6))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.84, wspace=0.18)
     z = np.linspace(-z_max, z_max, 801)
     symbols = {"tanh": "tanh", "sigmoid": "σ"}
     for ax, name in zip(fig.axes, ("tanh", "sigmoid"), strict=True):
-        onset = onsets[name]
+        onset = float(onsets[name])
         f = make_activation(name)
         sym = symbols[name]
+        at_onset = float(f.derivative(np.array([onset]))[0])
+        peak = float(f.derivative(np.zeros(1))[0])
         for side in (-1, 1):
-            lo, hi = sorted((side * onset.z_onset, side * z_max))
+            lo, hi = sorted((side * onset, side * z_max))
             ax.axvspan(lo, hi, color=_SATURATED, alpha=0.10, linewidth=0, label="saturated" if side == 1 else None)
         ax.plot(z, f.fn(z), color=OKABE_ITO["blue"], label=f"{sym}(z)")
         ax.plot(z, f.derivative(z), color=OKABE_ITO["orange"], label=f"{sym}′(z)")
-        ax.plot([onset.z_onset, -onset.z_onset], [onset.derivative_at_onset] * 2, "o", color=_SATURATED,
-                markersize=5)
+        ax.plot([onset, -onset], [at_onset] * 2, "o", color=_SATURATED, markersize=5)
         text_y = -0.55 if name == "tanh" else 0.45
-        ax.annotate(f"{sym}′ = {onset.derivative_at_onset:.3g}\n({onset.fraction_of_max:.1%} of max)",
-                    xy=(onset.z_onset, onset.derivative_at_onset), xytext=(onset.z_onset + 0.4, text_y),
-                    fontsize=8, color=_SATURATED,
+        ax.annotate(f"{sym}′ = {at_onset:.3g}\n({at_onset / peak:.1%} of max)", xy=(onset, at_onset),
+                    xytext=(onset + 0.4, text_y), fontsize=8, color=_SATURATED,
                     arrowprops={"arrowstyle": "-", "color": _SATURATED, "linewidth": 0.8})
         ax.axhline(0, color=GREY, linewidth=0.8)
         ax.set_xlim(-z_max, z_max)
         ax.set_xlabel("pre-activation z")
-        ax.set_title(f"{name}: saturated ({onset.rule})\nfor |z| > {onset.z_onset:.3g}", fontsize=10)
+        ax.set_title(f"{name}: saturated for |z| > {onset:.3g}", fontsize=10)
         ax.legend(loc="upper left", fontsize=8)
     fig.axes[0].set_ylim(-1.1, 1.6)
     fig.axes[1].set_ylim(-0.05, 1.3)
@@ -92,13 +89,10 @@ def _heatmap(ax: Axes, stats: InitStatistics, *, vmax: float | None = None) -> o
 def init_histograms(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
     """A grid of per-layer activation histograms: one row per activation, one column per initialisation.
 
-    Parameters
-    ----------
-    comparison
-        The output of :func:`vanishing.experiments.init_comparison`.
+    ``comparison`` maps (activation, label) to :class:`InitStatistics` (from :func:`layer_profile`).
     """
     if not isinstance(comparison, dict) or not comparison:
-        raise TypeError("comparison must be the non-empty dict returned by init_comparison()")
+        raise TypeError("comparison must be a non-empty dict (activation, label) -> InitStatistics")
     activations = list(dict.fromkeys(k[0] for k in comparison))
     labels = list(dict.fromkeys(k[1] for k in comparison))
     fig = new_figure(len(activations), len(labels), figsize=(9.0, 0.4 + 2.5 * len(activations)), sharey=True)
@@ -128,12 +122,13 @@ def init_histograms(comparison: dict[tuple[str, str], InitStatistics]) -> Figure
 
 @styled
 def init_profiles(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
-    """Per-layer activation std, saturated fraction and gradient norm; one line per initialisation.
+    """Per-layer activation std, saturated fraction and backward signal; one line per initialisation.
 
-    One row per activation in ``comparison``; the gradient norms are on a log axis.
+    ``comparison`` maps (activation, label) to :class:`InitStatistics`; one row per activation. The backward
+    signal, the gradient arriving at each hidden layer's pre-activations, is on a log axis.
     """
     if not isinstance(comparison, dict) or not comparison:
-        raise TypeError("comparison must be the non-empty dict returned by init_comparison()")
+        raise TypeError("comparison must be a non-empty dict (activation, label) -> InitStatistics")
     activations = list(dict.fromkeys(k[0] for k in comparison))
     labels = list(dict.fromkeys(k[1] for k in comparison))
     fig = new_figure(len(activations), 3, figsize=(9.6, 0.8 + 2.8 * len(activations)))
@@ -149,11 +144,11 @@ def init_profiles(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
             style = {"color": colour(i), "marker": "o", "markersize": 3.5, "label": label}
             std_ax.plot(layers, stats.act_std, **style)
             sat_ax.plot(layers, stats.saturated, **style)
-            norms = stats.grad_norm[: stats.depth]
-            grad_ax.plot(layers, np.where(norms > 0, norms, np.nan), **style)
+            signal = stats.signal[: stats.depth]
+            grad_ax.plot(layers, np.where(signal > 0, signal, np.nan), **style)
         std_ax.set_title(f"{activation}: std of activations")
         sat_ax.set_title(f"{activation}: fraction saturated")
-        grad_ax.set_title(f"{activation}: ‖∂L/∂W‖ per layer")
+        grad_ax.set_title(f"{activation}: backward signal ‖∂L/∂z‖")
         std_ax.set_ylim(bottom=0)
         sat_ax.set_ylim(-0.02, 1.02)
         decade_log_y(grad_ax)
@@ -296,26 +291,25 @@ _LR_COLOURS = [OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["vermillion"], 
 
 
 @styled
-def lr_saturation_curves(runs: dict[float, LearningRateRun]) -> Figure:
+def lr_saturation_curves(runs: Mapping[float, tuple[Any, Any, float]]) -> Figure:
     """Saturated fraction of the hidden layers and of the outputs during training, one line per learning rate.
 
-    Parameters
-    ----------
-    runs
-        The output of :func:`vanishing.experiments.lr_saturation`.
+    ``runs[lr]`` is ``(recorder, history, test_accuracy)``: a :class:`vanishing.diagnostics.SaturationFraction`
+    recorder whose last column is the sigmoid output layer, the :class:`vanishing.train.History` of the run,
+    and the accuracy at the end.
     """
-    if not isinstance(runs, dict) or not runs:
-        raise TypeError("runs must be the non-empty dict returned by lr_saturation()")
+    if not runs:
+        raise TypeError("runs must be a non-empty dict lr -> (recorder, history, accuracy)")
     fig = new_figure(1, 3, figsize=(10.0, 3.6))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.26, top=0.92, wspace=0.32)
     hidden_ax, out_ax, loss_ax = fig.axes
-    for i, (lr, run) in enumerate(runs.items()):
-        _check_type("runs[lr]", run, LearningRateRun, "lr_saturation()")
+    for i, (lr, (recorder, history, accuracy)) in enumerate(runs.items()):
         c = _LR_COLOURS[i % len(_LR_COLOURS)]
-        label = f"lr {lr:g}: test accuracy {run.test_accuracy:.0%}" + (" (diverged)" if run.diverged else "")
-        hidden_ax.plot(run.steps, run.hidden_saturated.mean(axis=1), color=c, label=label)
-        out_ax.plot(run.steps, run.output_saturated, color=c, label=label)
-        loss_ax.plot(np.arange(1, run.loss.size + 1), run.loss, color=c, linewidth=1.0, label=label)
+        label = f"lr {lr:g}: test accuracy {accuracy:.0%}"
+        record = np.asarray(recorder.history)
+        hidden_ax.plot(recorder.steps, record[:, :-1].mean(axis=1), color=c, label=label)
+        out_ax.plot(recorder.steps, record[:, -1], color=c, label=label)
+        loss_ax.plot(np.arange(1, len(history.loss) + 1), history.loss, color=c, linewidth=1.0, label=label)
     hidden_ax.set_title("tanh hidden layers (mean)", fontsize=10)
     out_ax.set_title("sigmoid outputs", fontsize=10)
     for ax in (hidden_ax, out_ax):
@@ -332,32 +326,22 @@ def lr_saturation_curves(runs: dict[float, LearningRateRun]) -> Figure:
 
 
 @styled
-def digits_training(grid: dict[tuple[float, float], DigitsRun]) -> Figure:
-    """The textbook's digit classifier: test accuracy, hidden saturation and wrongly saturated outputs per epoch.
+def digits_training(curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Figure:
+    """Test accuracy and saturated hidden units during training, one line per setting.
 
-    Colour: the initialisation range; line style: the learning rate.
-
-    Parameters
-    ----------
-    grid
-        The output of :func:`vanishing.experiments.digits_grid`.
+    ``curves[label]`` is ``(epochs, accuracy, hidden_saturated)``, three arrays of the same length: when
+    each measurement was taken (in epochs), the test accuracy and the fraction of saturated tanh outputs.
     """
-    if not isinstance(grid, dict) or not grid:
-        raise TypeError("grid must be the non-empty dict returned by digits_grid()")
-    fig = new_figure(1, 3, figsize=(10.0, 3.6))
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.26, top=0.92, wspace=0.32)
-    acc_ax, hid_ax, out_ax = fig.axes
-    limits = list(dict.fromkeys(k[0] for k in grid))
-    lrs = list(dict.fromkeys(k[1] for k in grid))
+    if not curves:
+        raise TypeError("curves must be a non-empty dict label -> (epochs, accuracy, hidden_saturated)")
+    fig = new_figure(1, 2, figsize=(9.6, 3.6))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.28, top=0.92, wspace=0.28)
+    acc_ax, hid_ax = fig.axes
     styles = ["-", "--", ":", "-."]
-    for (limit, lr), run in grid.items():
-        _check_type("grid[key]", run, DigitsRun, "digits_grid()")
-        epochs = run.epochs_seen
-        style = {"color": colour(limits.index(limit)), "linestyle": styles[lrs.index(lr) % len(styles)],
-                 "marker": "o", "markersize": 3, "label": f"U(±{limit:g}), lr {lr:g}"}
-        acc_ax.plot(epochs, run.test_accuracy, **style)
-        hid_ax.plot(epochs, run.hidden_saturated, **style)
-        out_ax.plot(epochs, run.output_wrong_saturated, **style)
+    for i, (label, (epochs, accuracy, hidden)) in enumerate(curves.items()):
+        style = {"color": colour(i // 2), "linestyle": styles[i % 2], "marker": "o", "markersize": 3, "label": label}
+        acc_ax.plot(epochs, accuracy, **style)
+        hid_ax.plot(epochs, hidden, **style)
     acc_ax.axhline(0.1, color=GREY, linestyle=":", linewidth=1)
     acc_ax.text(0.98, 0.1, "chance", color=GREY, fontsize=8, ha="right", va="bottom",
                 transform=acc_ax.get_yaxis_transform())
@@ -367,13 +351,8 @@ def digits_training(grid: dict[tuple[float, float], DigitsRun]) -> Figure:
     hid_ax.set_ylim(-0.02, 1.02)
     hid_ax.set_ylabel("fraction saturated")
     hid_ax.set_title("tanh hidden units saturated", fontsize=10)
-    out_ax.set_ylabel("fraction of outputs")
-    out_ax.set_title("outputs saturated, wrong side", fontsize=10)
-    out_ax.set_ylim(bottom=0)
-    last = max(float(r.epochs_seen[-1]) for r in grid.values())
     for ax in fig.axes:
         ax.set_xlabel("epochs of training")
-        ax.set_xticks(np.linspace(0, last, 5) if last <= 1 else np.arange(0, np.ceil(last) + 1))
     handles, labels = acc_ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize=8.5, bbox_to_anchor=(0.5, 0.0),
                handlelength=3.5)

@@ -222,8 +222,8 @@ def momentum_revivals(model: Sequential, X: np.ndarray, y: np.ndarray, *, lr: fl
         return alive_units(np.maximum(X @ W + b, 0)), W.copy(), b.copy(), v[0].copy(), v[1].copy()
 
     record = Probe(measure)
-    fit(model, "bce_logits", opt, X, y, batch_size=len(X), steps=steps, rng=np.random.default_rng(0), shuffle=False,
-        callbacks=[record])
+    unused = np.random.default_rng(0)  # full batch in a fixed order: fit draws nothing from it
+    fit(model, "bce_logits", opt, X, y, batch_size=len(X), steps=steps, rng=unused, shuffle=False, callbacks=[record])
     alive = np.array([r[0] for r in record.values])
     travel = momentum * (1 - momentum ** (steps - np.arange(steps + 1))) / (1 - momentum) * lr
     counts = {"deaths": 0, "revivals": int(np.sum(~alive[:-1] & alive[1:])), "predicted": 0, "agree": 0}

@@ -333,9 +333,9 @@ def dying_grid_plot(grid: Mapping[tuple[float, float], ex.DyingRun]) -> Figure:
     Parameters
     ----------
     grid
-        The output of :func:`vanishing.experiments.dying_grid`.
+        ``(lr, bias)`` -> the output of :func:`vanishing.experiments.dying_run` with those settings.
     """
-    _check_mapping(grid, ex.DyingRun, "dying_grid")
+    _check_mapping(grid, ex.DyingRun, "dying_run")
     lrs = sorted({lr for lr, _ in grid})
     biases = list(dict.fromkeys(b for _, b in grid))
     fig = new_figure(1, len(biases), figsize=(9.0, 3.5), sharey=True)

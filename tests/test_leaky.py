@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 import vanishing.checks as checks
 from vanishing.activations import LeakyReLU, PReLU, ReLU, RReLU
 from vanishing.experiments import leaky as ex
-from vanishing.experiments.dying_relu import dead_setup
 from vanishing.plots import leaky as plots
+from vanishing.scenarios import dead_setup
 
 # --------------------------------------------------------------------------------------------- Leaky ReLU
 
@@ -109,7 +109,7 @@ def test_rrelu_eval_output_equals_leaky_relu_with_slope_two_over_l_plus_u():
 
 
 def test_switch_activation_copies_the_weights_and_replaces_relu():
-    setup = dead_setup("binary")
+    setup = dead_setup("binary", rng=np.random.default_rng(0))
     leaky = ex.switch_activation(setup.model, "leaky_relu", alpha=0.1)
     assert isinstance(leaky[1], LeakyReLU) and leaky[1].alpha == 0.1
     for old, new in zip(setup.model, leaky, strict=True):
@@ -146,7 +146,7 @@ def test_revival_accepts_another_dead_network_builder():
 
     def builder(seed):
         calls.append(seed)
-        return dead_setup("binary", n=60, hidden=4, seed=seed)
+        return dead_setup("binary", n=60, hidden=4, rng=np.random.default_rng(seed))
 
     result = ex.revive_dead_network((0.1,), steps=5, every=1, dead_network=builder, seed=3)
     assert calls == [3] and result.loss.shape == (2, 6)

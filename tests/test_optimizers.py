@@ -235,7 +235,7 @@ def test_decay_shrinks_proportionally_except_adam_with_l2(dead):
 
 
 def test_dead_unit_setup_is_alive_until_notebook_03s_kill_units_lowers_its_bias():
-    from vanishing.experiments.dying_relu import kill_units
+    from vanishing.scenarios import kill_units
 
     setup = O.dead_unit_setup(0)
     W, b = setup.model[0].params["W"], setup.model[0].params["b"]

@@ -7,47 +7,52 @@ from typing import Any
 
 import numpy as np
 
-from ..diagnostics import dead_fraction as _dead_fraction
-from ._core import CheckResult, _kind, check_function, check_value, is_placeholder
+from ._core import CheckResult, _fmt, _kind, check_value, is_placeholder
 
 NOTEBOOK = "03"
-__all__ = ["check_dead_fraction", "check_dying_lr", "check_revival_predictions"]
+__all__ = ["check_alive_input", "check_dying_lr", "check_revival_predictions"]
 
 
-def _reference_dead_fraction(out: np.ndarray) -> float:
-    """Reference: :func:`vanishing.diagnostics.dead_fraction`."""
-    return _dead_fraction(out)
+def check_alive_input(x: Any, setup: Any) -> CheckResult:
+    r"""Notebook 03: a point ``x``, shape (2,), where unit 0 of the dead network is alive: :math:`x\cdot w_0 + b_0 > 0`.
 
-
-def _dead_fraction_inputs() -> list[np.ndarray]:
-    """Crafted ReLU outputs (N examples x D units), simplest first; each catches a common slip."""
-    return [
-        np.array([[0.0, 1.0], [0.0, 2.0]]),                       # one dead unit of two
-        np.array([[0.5, 1.0, 2.0], [0.1, 0.0, 3.0]]),             # none dead, one zero output
-        np.array([[0.0, 0.0, 3.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.0]]),  # alive on one example only
-        np.array([[0.0, 1.0], [0.0, 0.0], [0.0, 2.0], [0.0, 0.0]]),       # N != D: the axis matters
-        np.array([[0.0, 5e-324, 0.0], [0.0, 0.0, 0.0]]),          # a subnormal output is still non-zero
-        np.array([[-0.0, 0.0, 1.0]]),                             # one example; -0.0 is a zero
-        np.zeros((3, 4)),                                         # everything dead
-        np.array([[0.0, 0.25], [0.0, 0.0]], dtype=np.float32),    # float32
-    ]
-
-
-def check_dead_fraction(fn: Any) -> CheckResult:
-    r"""Notebook 03: ``dead_fraction(out)`` returns the fraction of units (columns) that are 0 on every example.
-
-    Compared with :func:`vanishing.diagnostics.dead_fraction` on crafted
-    inputs: a unit alive on a single example, a subnormal output (non-zero,
-    so alive), non-square inputs (the axis matters), -0.0, one example, float32.
-    The first input on which the learner's function differs is reported.
+    ``setup`` is the notebook's :func:`vanishing.scenarios.dead_setup` result:
+    unit 0 of its hidden layer must be dead on ``setup.X``. Passes when the
+    unit's pre-activation at ``x`` is positive, and says how far ``x`` lies from
+    the nearest training point.
     """
-    return check_function(
-        fn, _reference_dead_fraction, _dead_fraction_inputs(), rtol=1e-12, atol=1e-12, name="dead_fraction",
-        check_dtype=False,
-        hint="a unit is one column of out (N examples x D units); it is dead when every entry of its column is "
-             "exactly 0, and alive if even one entry is non-zero, however small: look down each column "
-             "(axis=0), then take the mean over the columns",
-    )
+    name = "alive_input"
+    if is_placeholder(x):
+        return CheckResult(None, name, "not attempted yet: set x_alive to an array of shape (2,) and run this check "
+                                       "again")
+    try:
+        W, b = setup.hidden.params["W"], setup.hidden.params["b"]
+        data = np.asarray(setup.X, dtype=np.float64)
+    except (AttributeError, KeyError, TypeError):
+        return CheckResult(False, name, f"setup must be the result of vn.scenarios.dead_setup, got {_kind(setup)}",
+                           hint="pass the notebook's setup as the second argument")
+    w, b0 = np.asarray(W[:, 0], dtype=np.float64), float(b[0])
+    if np.max(data @ w + b0) > 0:
+        return CheckResult(False, name, "unit 0 of this setup is alive on its own data, so the exercise does not "
+                                        "apply to it", hint="rebuild it: vn.scenarios.dead_setup('binary', "
+                                                            "rng=np.random.default_rng(0))")
+    try:
+        point = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        return CheckResult(False, name, f"expected an array of shape (2,), got {_kind(x)}",
+                           hint="e.g. x_alive = np.array([1.0, 2.0])")
+    if point.shape != (2,) or not np.isfinite(point).all():
+        return CheckResult(False, name, f"expected an array of 2 finite numbers, got {_kind(x)}",
+                           hint="one point of the plane: x_alive = np.array([x1, x2])")
+    z = float(point @ w + b0)
+    if z > 0:
+        nearest = float(np.min(np.linalg.norm(data - point, axis=1)))
+        return CheckResult(True, name, f"x · w_0 + b_0 = {z:.3g} > 0: unit 0 is alive at your point, which lies "
+                                       f"{nearest:.2f} from the nearest training point; on every training point "
+                                       f"it is negative (at most {np.max(data @ w + b0):.3g}).")
+    return CheckResult(False, name, f"x · w_0 + b_0 = {z:.3g} at your point: unit 0 is still dead there",
+                       hint=f"z(x) = x · w_0 + b_0 is linear in x and grows fastest along w_0 = {_fmt(w)}, with "
+                            f"b_0 = {b0:.3g}: how far along w_0 must you go?")
 
 
 def check_dying_lr(lr: Any, *, ratio: float = 1.25) -> CheckResult:
@@ -86,8 +91,8 @@ def check_dying_lr(lr: Any, *, ratio: float = 1.25) -> CheckResult:
 
 
 def _revival_reasons() -> dict[str, tuple[bool, str]]:
-    """Scenario -> (revives?, why), for the scenarios of ``REVIVAL_QUESTIONS``; measured with the engine."""
-    from ..experiments.dying_relu import REVIVAL_QUESTIONS, revival_run, sign_flip_step
+    """Scenario -> (revives?, why), for the scenarios of ``REVIVAL_QUESTIONS``, measured with :func:`dead_run`."""
+    from ..experiments.dying_relu import REVIVAL_QUESTIONS, dead_run, sign_flip_step
 
     why = {
         "RMSProp + L2 decay 0.01": "RMSProp divides the decay gradient λp by its own running size, about λ|p|, so "
@@ -96,7 +101,7 @@ def _revival_reasons() -> dict[str, tuple[bool, str]]:
         "SGD + momentum 0.9 + L2 decay 0.01": "with zero gradient every parameter follows p_t = a_t p_0 with one "
                                               "scalar a_t, a damped oscillation when ηλ > (1 − √μ)² (0.005 > "
                                               "0.0026 here): a_t overshoots below 0, and then z = a_t z_0 > 0 for "
-                                              "every input (predicted step {flip})",
+                                              "every input (predicted: after update {flip})",
         "SGD + momentum 0.9 + L2 decay 0.001": "ηλ = 0.0005 < (1 − √μ)² ≈ 0.0026: the common factor a_t decays "
                                                "to 0 without changing sign, so every z = a_t z_0 stays negative",
         "AdamW (decoupled decay 0.1)": "decoupled decay multiplies every parameter by (1 − ηλ), and Adam's own step "
@@ -105,10 +110,11 @@ def _revival_reasons() -> dict[str, tuple[bool, str]]:
     }
     answers = {}
     for name, settings in REVIVAL_QUESTIONS.items():
-        run = revival_run(name)
-        flip = sign_flip_step(settings["lr"], settings.get("weight_decay", 0.0), settings.get("momentum", 0.0))
-        when = f"first alive at step {run.first_alive}" if run.revived else f"no unit alive in {len(run.loss)} steps"
-        answers[name] = (run.revived, f"{why[name].format(flip=flip)} (measured: {when})")
+        run = dead_run(**settings, steps=150, rng=np.random.default_rng(0))
+        flip = sign_flip_step(settings["lr"], settings.get("weight_decay", 0.0), settings.get("momentum", 0.0), 150)
+        first = run.first_alive
+        when = f"first alive after update {first}" if first is not None else "no unit alive in 150 updates"
+        answers[name] = (first is not None, f"{why[name].format(flip=flip)} (measured: {when})")
     return answers
 
 
@@ -116,7 +122,7 @@ def check_revival_predictions(predictions: Any) -> CheckResult:
     """Notebook 03: predict, for each scenario of ``REVIVAL_QUESTIONS``, whether a unit of the dead network revives.
 
     ``predictions`` maps each scenario name to True (some unit comes back to
-    life within 150 full-batch steps) or False. The check trains the dead
+    life within 150 full-batch updates) or False. The check trains the dead
     network in each scenario and explains every wrong prediction from the
     update rule.
     """

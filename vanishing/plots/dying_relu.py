@@ -1,12 +1,12 @@
-"""Notebook 03 (dying ReLU): figures for :mod:`vanishing.experiments.dying_relu`.
+"""Notebook 03 (dying ReLU): figures for the notebook's experiments and :mod:`vanishing.experiments.dying_relu`.
 
 A dead unit's quantities are often exactly 0; on a log axis they have no place, so
-exact zeros are drawn as their own marker or cell and labelled "0".
+exact zeros are drawn as their own cell and labelled "0".
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.colors import ListedColormap
@@ -18,7 +18,7 @@ from ._style import GREY, OKABE_ITO, colour, log_decades, log_y, new_figure, sty
 
 __all__ = [
     "batchnorm_plot", "born_dead_plot", "dead_layer_plot", "dead_revival_plot", "dead_units_plot", "dying_dashboard",
-    "dying_grid_plot", "frozen_plot", "shrink_plot",
+    "dying_grid_plot", "frozen_plot", "momentum_plot", "shrink_plot",
 ]
 
 NOTEBOOK = "03"
@@ -46,45 +46,57 @@ def _check_mapping(results: object, kind: type, producer: str) -> None:
         _check(value, kind, producer)
 
 
+def _curve(name: str, values: object, length: int | None = None) -> np.ndarray:
+    """A 1-D float array of finite-or-not numbers, with ``length`` entries if given."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0 or (length is not None and values.size != length):
+        want = f"{length} values" if length is not None else "a non-empty 1-D sequence"
+        raise ValueError(f"{name} has shape {values.shape}; allowed: {want}")
+    return values
+
+
 @styled
-def frozen_plot(run: ex.FrozenRun) -> Figure:
-    """The dead network in training: the loss falls to the best constant's, the output bias to the constant.
+def frozen_plot(loss: Sequence[float], output_bias: Sequence[float], constant: float, constant_loss: float, *,
+                what: str = "log-odds of the class prior") -> Figure:
+    """The dead network in training: the loss against the best constant's, and the output bias c.
 
     Parameters
     ----------
-    run
-        The output of :func:`vanishing.experiments.frozen_training`.
+    loss
+        The loss of every step, shape (steps,).
+    output_bias
+        The output bias c before training and after every update, shape (steps + 1,).
+    constant, constant_loss
+        The best constant output and its loss (:func:`vanishing.experiments.best_constant`).
+    what
+        What the best constant is, for its label.
     """
-    _check(run, ex.FrozenRun, "frozen_training")
+    loss = _curve("loss", loss)
+    output_bias = _curve("output_bias", output_bias, loss.size + 1)
     fig = new_figure(1, 2, figsize=(9.0, 3.5))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.78, wspace=0.28)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.8, wspace=0.28)
     left, right = fig.axes
-    steps = np.arange(1, run.steps + 1)
-    left.plot(steps, run.loss, color=OKABE_ITO["blue"], label="training loss")
-    left.axhline(run.constant_loss, color="black", linestyle="--", linewidth=1.0,
-                 label=f"best constant output: {run.constant_loss:.4f}")
+    left.plot(np.arange(1, loss.size + 1), loss, color=OKABE_ITO["blue"], label="training loss")
+    left.axhline(constant_loss, color="black", linestyle="--", linewidth=1.0,
+                 label=f"best constant output: {constant_loss:.4f}")
     left.set_xscale("log")
     left.set_xlabel("step (log scale)")
     left.set_ylabel("loss")
     left.set_title("loss")
     left.legend(loc="upper right")
-    right.plot(np.arange(run.steps + 1), run.output_bias, color=OKABE_ITO["orange"])
-    what = "log-odds of the class prior" if run.task == "binary" else "mean target"
-    right.axhline(run.constant, color="black", linestyle="--", linewidth=1.0)
-    span = float(np.ptp(run.output_bias)) or 1.0
-    below = run.constant < run.output_bias[0]
-    right.text(0.98, run.constant + (0.04 if below else -0.04) * span, f"{what}: {run.constant:.4f}",
+    right.plot(np.arange(output_bias.size), output_bias, color=OKABE_ITO["orange"])
+    right.axhline(constant, color="black", linestyle="--", linewidth=1.0)
+    span = float(np.ptp(output_bias)) or 1.0
+    below = constant < output_bias[0]
+    right.text(0.98, constant + (0.04 if below else -0.04) * span, f"{what}: {constant:.4f}",
                transform=right.get_yaxis_transform(), ha="right", va="bottom" if below else "top", fontsize=9)
     right.set_xscale("symlog", linthresh=1.0)
-    right.set_xlim(0, run.steps)
-    right.set_xlabel("step (log scale)")
-    right.set_ylabel("output bias")
-    right.set_title("the only parameter that moves: output bias b₂")
-    names = {"0.W": "hidden W", "0.b": "hidden b", "2.W": "output W", "2.b": "output b"}
-    frozen = [names.get(name, name) for name, same in run.unchanged.items() if same]
-    optimizer = run.optimizer.replace("sgd", "SGD")
-    fig.suptitle(f"A dead hidden layer under {optimizer} (lr {run.lr:g}, full batch): "
-                 f"{', '.join(frozen)} unchanged bit for bit after {run.steps} steps", fontsize=10, y=0.97)
+    right.set_xlim(0, output_bias.size - 1)
+    right.set_xlabel("update (log scale)")
+    right.set_ylabel("output bias c")
+    right.set_title("the output bias c")
+    fig.suptitle("The dead network under plain SGD, full batch: ŷ = h · v + c with h = 0 on every input",
+                 fontsize=10, y=0.97)
     return fig
 
 
@@ -94,31 +106,30 @@ _SCENARIO_COLOURS = (OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["green"],
 
 
 @styled
-def dead_revival_plot(table: Mapping[str, ex.RevivalRun]) -> Figure:
-    """Each optimizer setting on the dead network: the largest pre-activation, and the loss.
+def dead_revival_plot(runs: Mapping[str, ex.DeadRun]) -> Figure:
+    """Each optimizer setting on the dead network: the largest ReLU input, and the loss.
 
-    Left: the largest ReLU input over every example and unit; a unit is alive
-    as soon as this is above 0. Right: the loss, with the best constant's loss
-    (where a network whose hidden layer stays dead ends).
+    Left: the largest ReLU input over every example and unit after each update; a
+    unit is alive as soon as this is above 0. Right: the loss, with the best
+    constant's loss (where a network whose hidden layer stays dead ends).
 
     Parameters
     ----------
-    table
-        The output of :func:`vanishing.experiments.revival_table`.
+    runs
+        Label -> the output of :func:`vanishing.experiments.dead_run`.
     """
-    _check_mapping(table, ex.RevivalRun, "revival_table")
+    _check_mapping(runs, ex.DeadRun, "dead_run")
     fig = new_figure(1, 2, figsize=(9.0, 4.1))
     fig.subplots_adjust(left=0.11, right=0.98, bottom=0.29, top=0.92, wspace=0.25)
     left, right = fig.axes
     flat = []
-    for i, (name, run) in enumerate(table.items()):
-        steps = np.arange(1, len(run.loss) + 1)
-        if run.hidden_unchanged:
+    for i, (name, run) in enumerate(runs.items()):
+        if not run.hidden_moved:
             flat.append(name)
         style = {"color": _SCENARIO_COLOURS[i % len(_SCENARIO_COLOURS)],
                  "linestyle": _SCENARIO_STYLES[i % len(_SCENARIO_STYLES)], "label": name}
-        left.plot(steps, np.clip(run.z_max, -1.5, 2.5), **style)
-        right.plot(steps, run.loss, **style)
+        left.plot(np.arange(run.relu_max.size), np.clip(run.relu_max, -1.5, 2.5), **style)
+        right.plot(np.arange(1, run.loss.size + 1), run.loss, **style)
     left.axhline(0.0, color="black", linewidth=0.8)
     left.axhspan(0.0, 2.6, color=OKABE_ITO["green"], alpha=0.07, linewidth=0)
     left.text(0.98, 0.96, "alive on some example", transform=left.transAxes, ha="right", va="top", fontsize=8,
@@ -129,12 +140,12 @@ def dead_revival_plot(table: Mapping[str, ex.RevivalRun]) -> Figure:
         left.text(0.02, -1.08, "at −1 exactly: " + ", ".join(flat), ha="left", va="top", fontsize=7, color=GREY,
                   transform=left.get_yaxis_transform())
     left.set_ylim(-1.5, 2.6)
-    left.set_xlabel("step")
-    left.set_ylabel("largest pre-activation\n(over examples and units; clipped at 2.5)")
+    left.set_xlabel("update")
+    left.set_ylabel("largest ReLU input\n(over examples and units; clipped at 2.5)")
     left.set_title("can a unit come back?")
-    constant = next(iter(table.values())).constant_loss
+    constant = next(iter(runs.values())).constant_loss
     right.axhline(constant, color="black", linestyle="--", linewidth=1.0)
-    scale = _loss_axis(right, np.concatenate([run.loss for run in table.values()]))
+    scale = _loss_axis(right, np.concatenate([run.loss for run in runs.values()]))
     right.text(0.98, constant, "best constant output", transform=right.get_yaxis_transform(), ha="right",
                va="bottom", fontsize=8)
     right.set_xlabel("step")
@@ -147,7 +158,7 @@ def dead_revival_plot(table: Mapping[str, ex.RevivalRun]) -> Figure:
 
 @styled
 def shrink_plot(factors: Mapping[str, np.ndarray]) -> Figure:
-    r"""The common factor :math:`a_t` of a dead unit's parameters, :math:`p_t = a_t p_0`, against the step.
+    r"""The common factor :math:`a_t` of a dead unit's parameters, :math:`p_t = a_t p_0`, against the update.
 
     Parameters
     ----------
@@ -159,7 +170,7 @@ def shrink_plot(factors: Mapping[str, np.ndarray]) -> Figure:
     fig = new_figure(1, 1, figsize=(6.4, 3.4))
     ax = fig.axes[0]
     for i, (label, a) in enumerate(factors.items()):
-        a = np.asarray(a, dtype=np.float64)
+        a = _curve(f"factors[{label!r}]", a)
         ax.plot(np.arange(len(a)), a, color=colour(i), label=label)
         negative = np.flatnonzero(a < 0)
         if negative.size:
@@ -175,67 +186,127 @@ def shrink_plot(factors: Mapping[str, np.ndarray]) -> Figure:
 
 
 @styled
-def dead_units_plot(sweep: ex.DeadUnitsSweep) -> Figure:
+def momentum_plot(effective: Sequence[float], momenta: Sequence[float], dead: np.ndarray, *, lr: float = 1.0) -> Figure:
+    r"""Units dead at the end of training against the effective step :math:`\eta/(1-\mu)`, one line per momentum.
+
+    Parameters
+    ----------
+    effective
+        The effective steps :math:`\eta/(1-\mu)` of the rows of ``dead``.
+    momenta
+        The momenta μ of the columns of ``dead``.
+    dead
+        Fraction of hidden units dead at the end, shape (len(effective), len(momenta)).
+    lr
+        Runs with this learning rate η are ringed and joined (the comparison at one η, where μ also sets
+        the step).
+    """
+    effective = _curve("effective", effective)
+    momenta = _curve("momenta", momenta)
+    dead = np.asarray(dead, dtype=np.float64)
+    if dead.shape != (effective.size, momenta.size):
+        raise ValueError(f"dead has shape {dead.shape}; allowed: (len(effective), len(momenta)) = "
+                         f"{(effective.size, momenta.size)}")
+    fig = new_figure(1, 1, figsize=(6.4, 3.6))
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.15, top=0.9)
+    ax = fig.axes[0]
+    ringed_x, ringed_y = [], []
+    for j, mu in enumerate(momenta):
+        ax.plot(effective, dead[:, j], "o-", color=colour(j), label=f"μ = {mu:g}  (η = step · {1 - mu:g})")
+        ring = np.isclose(effective * (1 - mu), lr)
+        ringed_x += list(effective[ring])
+        ringed_y += list(dead[ring, j])
+    order = np.argsort(ringed_x)
+    ax.plot(np.array(ringed_x)[order], np.array(ringed_y)[order], "o--", color="black", markersize=13,
+            markerfacecolor="none", linewidth=1.0, zorder=3, label=f"η = {lr:g}: μ and the step change together")
+    ax.set_xscale("log")
+    ax.set_xticks(effective)
+    ax.set_xticklabels([f"{e:g}" for e in effective])
+    ax.set_ylim(-0.03, 1.0)
+    ax.set_xlabel("effective step η / (1 − μ)  (log scale)")
+    ax.set_ylabel("fraction of hidden units\ndead at the end")
+    ax.set_title("units dead after training, against the effective step")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+@styled
+def dead_units_plot(losses: Mapping[int, Sequence[float]], accuracy: Mapping[int, float], constant_loss: float, *,
+                    hidden: int = 16) -> Figure:
     """Loss curves of the same network with 0 to all of its hidden units killed at the start.
 
     Parameters
     ----------
-    sweep
-        The output of :func:`vanishing.experiments.dead_units_sweep`.
+    losses
+        Units killed -> the loss of every step.
+    accuracy
+        Units killed -> training accuracy at the end.
+    constant_loss
+        The best constant's loss: where a network with every unit dead ends.
+    hidden
+        The number of hidden units.
     """
-    _check(sweep, ex.DeadUnitsSweep, "dead_units_sweep")
+    if not isinstance(losses, Mapping) or not losses or set(losses) != set(accuracy):
+        raise TypeError("losses and accuracy must be dicts with the same keys: units killed -> loss curve / accuracy")
+    killed = sorted(losses)
+    curves = np.array([_curve(f"losses[{k}]", losses[k]) for k in killed])
     fig = new_figure(1, 2, figsize=(9.0, 3.9))
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.27, top=0.9, wspace=0.28)
     left, right = fig.axes
-    steps = np.arange(1, sweep.steps + 1)
-    for i, k in enumerate(sweep.killed):
-        left.plot(steps, sweep.loss[i], color=colour(i), label=f"{k} of {sweep.hidden} dead")
-    left.axhline(sweep.constant_loss, color="black", linestyle="--", linewidth=1.0, label="best constant")
-    scale = _loss_axis(left, sweep.loss)
+    steps = np.arange(1, curves.shape[1] + 1)
+    for i, k in enumerate(killed):
+        left.plot(steps, curves[i], color=colour(i), label=f"{k} of {hidden} dead")
+    left.axhline(constant_loss, color="black", linestyle="--", linewidth=1.0, label="best constant")
+    scale = _loss_axis(left, curves)
     left.set_xlabel("step")
     left.set_ylabel(f"training loss{scale}")
-    left.set_title(f"killed at the start, then SGD (lr {sweep.lr:g})")
+    left.set_title("killed at the start, then plain SGD")
     handles, labels = left.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, bbox_to_anchor=(0.5, 0.0),
                handlelength=1.5, columnspacing=1.0)
-    alive = sweep.hidden - np.array(sweep.killed)
-    right.plot(alive, sweep.loss[:, -1], "o-", color=OKABE_ITO["blue"], label="final loss")
-    right.axhline(sweep.constant_loss, color="black", linestyle="--", linewidth=1.0)
-    scale = _loss_axis(right, sweep.loss[:, -1])
+    alive = hidden - np.array(killed)
+    right.plot(alive, curves[:, -1], "o-", color=OKABE_ITO["blue"], label="final loss")
+    right.axhline(constant_loss, color="black", linestyle="--", linewidth=1.0)
+    scale = _loss_axis(right, curves[:, -1])
     right.set_xlabel("units left alive")
-    right.set_ylabel(f"loss after {sweep.steps} steps{scale}")
+    right.set_ylabel(f"loss after {curves.shape[1]} steps{scale}")
     right.set_title("the living units route around the dead")
-    for x, y, acc in zip(alive, sweep.loss[:, -1], sweep.accuracy, strict=True):
-        right.annotate(f"{acc:.0%}", (x, y), textcoords="offset points", xytext=(4, 5), fontsize=8)
+    for x, y, k in zip(alive, curves[:, -1], killed, strict=True):
+        right.annotate(f"{accuracy[k]:.0%}", (x, y), textcoords="offset points", xytext=(4, 5), fontsize=8)
     right.text(0.03, 0.04, "labels: training accuracy", transform=right.transAxes, ha="left", va="bottom",
                fontsize=8, color=GREY)
     right.set_xticks(alive)
     return fig
 
 
-@styled
-def dead_layer_plot(results: Mapping[str, ex.DeadLayer]) -> Figure:
-    """Which parameters get a gradient when (part of) a hidden layer is dead: one column per network.
+def _parameter_labels(names: Sequence[str]) -> list[str]:
+    """``"0.W", "0.b", "2.W"...`` -> ``"layer 1 W", "layer 1 b", "layer 2 W"...`` (Dense layers counted in order)."""
+    order = list(dict.fromkeys(name.split(".")[0] for name in names))
+    return [f"layer {order.index(name.split('.')[0]) + 1} {name.split('.')[1]}" for name in names]
 
-    Each cell is the largest |gradient| of one parameter at the start (one
-    full-batch backward); exact zeros are grey cells labelled 0.
+
+@styled
+def dead_layer_plot(grads: Mapping[str, Mapping[str, float]]) -> Figure:
+    """Which parameters get a gradient when (part of) a hidden layer is dead: one column per network.
 
     Parameters
     ----------
-    results
-        Label -> the output of :func:`vanishing.experiments.dead_layer`.
+    grads
+        Network label -> (parameter name, e.g. ``"0.W"`` -> its largest |gradient| at the start);
+        every network has the same parameter names. Exact zeros are grey cells labelled 0.
     """
-    _check_mapping(results, ex.DeadLayer, "dead_layer")
-    labels = list(results)
-    names = next(iter(results.values())).names
-    grads = np.array([results[k].grad_at_start for k in labels]).T  # parameters x networks
+    if not isinstance(grads, Mapping) or not grads or not all(isinstance(g, Mapping) for g in grads.values()):
+        raise TypeError("grads must be a non-empty dict: network label -> {parameter name: largest |gradient|}")
+    labels = list(grads)
+    names = list(next(iter(grads.values())))
+    table = np.array([[float(grads[k][n]) for k in labels] for n in names])  # parameters x networks
     height = 1.1 + 0.34 * len(names)
     fig = new_figure(1, 1, figsize=(6.4, height))
     fig.subplots_adjust(left=0.25, right=0.98, bottom=0.03, top=1 - 0.95 / height)
     ax = fig.axes[0]
     cells = ListedColormap(["#d9d9d9", OKABE_ITO["sky"]])  # exactly 0: grey; non-zero: light blue
-    ax.imshow((grads != 0).astype(float), cmap=cells, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-    for (r, c), g in np.ndenumerate(grads):
+    ax.imshow((table != 0).astype(float), cmap=cells, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    for (r, c), g in np.ndenumerate(table):
         ax.text(c, r, "0" if g == 0 else f"{g:.2g}", ha="center", va="center", fontsize=9)
     for c in range(1, len(labels)):
         ax.axvline(c - 0.5, color="white", linewidth=2)
@@ -247,7 +318,7 @@ def dead_layer_plot(results: Mapping[str, ex.DeadLayer]) -> Figure:
     ax.tick_params(length=0)
     ax.set_yticks(range(len(names)))
     side = {0: "  (input side)", len(names) - 1: "  (output)"}
-    ax.set_yticklabels([n + side.get(i, "") for i, n in enumerate(names)], fontsize=8)
+    ax.set_yticklabels([n + side.get(i, "") for i, n in enumerate(_parameter_labels(names))], fontsize=8)
     ax.grid(False)
     for spine in ax.spines.values():
         spine.set_visible(False)
@@ -262,9 +333,9 @@ def dying_grid_plot(grid: Mapping[tuple[float, float], ex.DyingRun]) -> Figure:
     Parameters
     ----------
     grid
-        The output of :func:`vanishing.experiments.dying_grid`.
+        ``(lr, bias)`` -> the output of :func:`vanishing.experiments.dying_run` with those settings.
     """
-    _check_mapping(grid, ex.DyingRun, "dying_grid")
+    _check_mapping(grid, ex.DyingRun, "dying_run")
     lrs = sorted({lr for lr, _ in grid})
     biases = list(dict.fromkeys(b for _, b in grid))
     fig = new_figure(1, len(biases), figsize=(9.0, 3.5), sharey=True)
@@ -292,31 +363,39 @@ def dying_grid_plot(grid: Mapping[tuple[float, float], ex.DyingRun]) -> Figure:
 
 
 @styled
-def born_dead_plot(result: ex.BornDead) -> Figure:
+def born_dead_plot(widths: Sequence[int], probability: np.ndarray, *, trials: int, inputs: int) -> Figure:
     """Probability that a ReLU network is dead at initialisation, against depth, one colour per width.
 
-    Solid: Monte Carlo estimate (band: ± 2 standard errors); dashed: the exact
-    probability for a single input, an upper bound.
+    Solid: the measured fraction (band: ± 2 standard errors); dashed: the exact
+    probability :math:`1 - (1 - 2^{-N})^L` for a single input, an upper bound.
 
     Parameters
     ----------
-    result
-        The output of :func:`vanishing.experiments.born_dead_probability`.
+    widths
+        The widths N, one per row of ``probability``.
+    probability
+        The output of :func:`vanishing.experiments.born_dead_probability`, shape (len(widths), depth).
+    trials, inputs
+        Networks drawn per width, and inputs each was run on.
     """
-    _check(result, ex.BornDead, "born_dead_probability")
+    probability = np.asarray(probability, dtype=np.float64)
+    if probability.ndim != 2 or probability.shape[0] != len(widths):
+        raise ValueError(f"probability has shape {probability.shape}; allowed: (len(widths), depth) with "
+                         f"len(widths) = {len(widths)}")
     fig = new_figure(1, 1, figsize=(6.4, 3.8))
     fig.subplots_adjust(left=0.1, right=0.76, bottom=0.14, top=0.9)
     ax = fig.axes[0]
-    d = result.depths
-    for i, width in enumerate(result.widths):
-        p, se = result.probability[i], result.standard_error[i]
+    d = np.arange(1, probability.shape[1] + 1)
+    for i, width in enumerate(widths):
+        p = probability[i]
+        se = np.sqrt(p * (1 - p) / trials)
         ax.fill_between(d, np.clip(p - 2 * se, 0, 1), np.clip(p + 2 * se, 0, 1), color=colour(i), alpha=0.2,
                         linewidth=0)
         ax.plot(d, p, color=colour(i), label=f"width {width}")
-        ax.plot(d, result.single_input[i], color=colour(i), linestyle="--", linewidth=1.2)
+        ax.plot(d, 1 - (1 - 2.0 ** -width) ** d, color=colour(i), linestyle="--", linewidth=1.2)
     handles, labels = ax.get_legend_handles_labels()
     handles += [Line2D([], [], color="black"), Line2D([], [], color="black", linestyle="--", linewidth=1.2)]
-    labels += [f"measured:\n{result.trials} nets,\n{result.inputs} inputs", "one input:\n1 − (1 − 2⁻ᴺ)ᴸ"]
+    labels += [f"measured:\n{trials} nets,\n{inputs} inputs", "one input:\n1 − (1 − 2⁻ᴺ)ᴸ"]
     ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlim(1, d[-1])
@@ -327,21 +406,25 @@ def born_dead_plot(result: ex.BornDead) -> Figure:
 
 
 @styled
-def batchnorm_plot(result: ex.BatchNormDead) -> Figure:
+def batchnorm_plot(runs: Mapping[float, tuple[Sequence[int], Sequence[float], Sequence[float]]]) -> Figure:
     """Dead fraction of the dead network with BatchNorm before its ReLU, probed in training and evaluation mode.
 
     Parameters
     ----------
-    result
-        The output of :func:`vanishing.experiments.batchnorm_dead`.
+    runs
+        Learning rate -> (updates of each record, dead fraction in training mode, dead fraction in
+        evaluation mode), e.g. from two :class:`vanishing.diagnostics.DeadFraction` recorders.
     """
-    _check(result, ex.BatchNormDead, "batchnorm_dead")
+    if not isinstance(runs, Mapping) or not runs:
+        raise TypeError("runs must be a non-empty dict: learning rate -> (steps, dead in training, dead in evaluation)")
     fig = new_figure(1, 1, figsize=(6.4, 3.6))
     fig.subplots_adjust(left=0.1, right=0.97, bottom=0.14, top=0.9)
     ax = fig.axes[0]
-    for i, lr in enumerate(result.lr):
-        ax.plot(result.steps, result.dead_train[i], color=colour(i), label=f"lr {lr:g}, training mode")
-        ax.plot(result.steps, result.dead_eval[i], color=colour(i), linestyle="--",
+    for i, (lr, (steps, dead_train, dead_eval)) in enumerate(runs.items()):
+        steps = _curve("steps", steps)
+        ax.plot(steps, _curve("dead in training mode", dead_train, steps.size), color=colour(i),
+                label=f"lr {lr:g}, training mode")
+        ax.plot(steps, _curve("dead in evaluation mode", dead_eval, steps.size), color=colour(i), linestyle="--",
                 label=f"lr {lr:g}, evaluation mode")
     ax.axhline(1.0, color=GREY, linestyle=":", linewidth=1.2, label="without BatchNorm (always)")
     ax.set_ylim(-0.03, 1.08)

@@ -36,6 +36,12 @@ def fit(X, y, **kwargs):
 ROWS = [
     # names
     ("unknown activation", lambda: vn.make_activation("swish"), ValueError, ["activation", "'swish'", "'relu'"]),
+    ("gelu with an option it does not take", lambda: vn.make_activation("gelu", approximate="tanh"), TypeError,
+     ["approximate", "'tanh'", "GELU", "allowed: none"]),
+    ("silu with an option it does not take", lambda: vn.make_activation("silu", beta=2.0), TypeError,
+     ["beta", "2.0", "SiLU", "allowed: none"]),
+    ("option of another activation", lambda: vn.make_activation("elu", slope=0.1), TypeError,
+     ["slope", "0.1", "ELU", "allowed: alpha"]),
     ("unknown initializer", lambda: Dense(2, 2, rng=rng(), init="xavier"), ValueError,
      ["init", "'xavier'", "'glorot_uniform'"]),
     ("unknown optimizer", lambda: vn.make_optimizer("adagrad", point()), ValueError,

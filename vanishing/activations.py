@@ -243,7 +243,7 @@ class PReLU(Activation):
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         self._check_input(z, None, name="z")
-        units = self.in_width
+        units = self.in_features
         if units is not None and z.shape[1] != units:
             raise ValueError(
                 f"PReLU.forward: z has shape {z.shape} but the layer has {units} slopes; "

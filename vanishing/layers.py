@@ -82,8 +82,9 @@ class Layer:
     def _init_grads(self) -> None:
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
-    def _check_input(self, x: np.ndarray, features: int | None, name: str = "x") -> None:
-        """Cheap checks on a forward input: a 2-D array with the right width (and the layer's dtype)."""
+    def _check_input(self, x: np.ndarray, features: int | None, dtype: np.dtype | None = None,
+                     name: str = "x") -> None:
+        """Cheap checks on a forward input: a 2-D array with the right width (and dtype, when given)."""
         layer = type(self).__name__
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{layer}.forward: {name} must be a numpy array, got {type(x).__name__}")
@@ -94,7 +95,6 @@ class Layer:
                 f"{layer}.forward: {name} has shape {x.shape} but the layer expects "
                 f"(N, {features}): the input width {x.shape[1]} does not match {features}"
             )
-        dtype = getattr(self, "dtype", None)
         if dtype is not None and x.dtype != dtype:
             raise TypeError(
                 f"{layer}.forward: {name} has dtype {x.dtype} but the layer's parameters are "
@@ -155,7 +155,7 @@ class Dense(Layer):
         return self.params["W"].shape[1]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check_input(x, self.in_features)
+        self._check_input(x, self.in_features, self.dtype)
         self.cache["x"] = x
         return x @ self.params["W"] + self.params["b"]
 
@@ -247,7 +247,7 @@ class BatchNorm(_Normalization):
                         "running_var": np.ones(num_features, self.dtype)}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check_input(x, self.num_features)
+        self._check_input(x, self.num_features, self.dtype)
         if self.training:
             mean, var = self._batch_statistics(x)
         else:
@@ -299,7 +299,7 @@ class LayerNorm(_Normalization):
         super().__init__(num_features, eps=eps, dtype=dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check_input(x, self.num_features)
+        self._check_input(x, self.num_features, self.dtype)
         mean = x.mean(axis=1, keepdims=True)
         inv_std = 1.0 / np.sqrt(x.var(axis=1, keepdims=True) + self.eps)
         return self._affine((x - mean) * inv_std, inv_std)

@@ -141,7 +141,7 @@ def bias_shift_plot(results: Mapping[str, ex.BiasShiftLayers]) -> Figure:
     next layer's sums). Right: the sd itself, on a log scale.
     """
     if not results or not all(isinstance(r, ex.BiasShiftLayers) for r in results.values()):
-        raise TypeError("results must be the dict returned by bias_shift_comparison()")
+        raise TypeError("results must be a dict of activation name -> bias_shift_layers(...)")
     fig = new_figure(1, 3, figsize=(10.0, 3.7))
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.25, top=0.86, wspace=0.3)
     mean_ax, neg_ax, std_ax = fig.axes

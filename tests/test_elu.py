@@ -1,8 +1,7 @@
-"""Notebook 05 (ELU): the experiments' numbers, the self-checks, the figures and the widget."""
+"""Notebook 05 (ELU): the shared experiments, the self-checks, the figures and the widget."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -14,104 +13,13 @@ from vanishing.activations import ELU, SELU
 from vanishing.experiments import elu as ex
 from vanishing.plots import elu as plots
 
-# --- ELU's derivative from its output -------------------------------------------------------------------------------
-
-
-def test_derivative_from_the_output_equals_alpha_exp_z_to_rounding():
-    forms = ex.elu_derivative_forms(alpha=1.0)
-    assert forms.max_abs_error <= 2 * np.finfo(np.float64).eps
-    assert forms.abs_error[0] == 0.0  # z = -0.5: the same number
-    # at z = -40, e^z - 1 rounds to -1, so f(z) + 1 is exactly 0 while e^-40 is not
-    assert forms.z[-1] == -40.0 and forms.from_output[-1] == 0.0 and forms.exact[-1] > 0
-    assert forms.rel_error[-1] == 1.0
-    assert np.all(np.diff(forms.rel_error[2:]) > 0)  # the relative error grows as z goes down
-    table = ex.elu_derivative_table(forms)
-    assert "NO" not in table and "0 (exactly)" in table  # every difference within eps * e^-z
-
-
-@pytest.mark.parametrize("alpha", [0.5, 2.0])
-def test_derivative_forms_other_alphas(alpha):
-    forms = ex.elu_derivative_forms(alpha=alpha, z=(-1.0, -3.0))
-    assert np.allclose(forms.exact, alpha * np.exp([-1.0, -3.0]), rtol=1e-15)
-    assert forms.max_abs_error <= 2 * np.spacing(alpha)
-
-
-@pytest.mark.parametrize(("dtype", "bits"), [("float64", 52), ("float32", 23), ("float16", 10)])
-def test_backward_zero_is_where_e_to_the_z_minus_1_rounds_to_minus_1(dtype, bits):
-    result = ex.elu_backward_zero(dtype)
-    assert result.predicted == pytest.approx(-(bits + 2) * math.log(2))
-    assert abs(result.backward_zero - result.predicted) <= 0.011  # one grid step
-    # the exponential itself underflows far later: below half the smallest subnormal
-    log_half_tiny = math.log(float(np.finfo(np.dtype(dtype)).smallest_subnormal)) - math.log(2)
-    assert abs(result.derivative_zero - log_half_tiny) <= 0.02
-    assert result.derivative_zero < result.backward_zero
-
-
-def test_derivative_forms_reject_positive_z():
-    with pytest.raises(ValueError, match="<= 0"):
-        ex.elu_derivative_forms(z=(-1.0, 2.0))
-
-
-# --- saturation sides, Gaussian moments -----------------------------------------------------------------------------
-
-
-def test_saturation_sides():
-    sides = {s.activation: s for s in ex.saturation_sides()}
-    assert sides["sigmoid"].sides == "both" and sides["tanh"].sides == "both"
-    for name in ("relu", "elu", "selu"):
-        assert sides[name].sides == "negative only"
-    assert sides["leaky_relu"].sides == "neither"
-    assert sides["leaky_relu"].derivative[0] == pytest.approx(0.01)  # a constant slope, not alpha * e^z
-    assert sides["elu"].output_range == "(-1, inf)"
-    assert sides["selu"].lower == pytest.approx(-SELU.scale * SELU.alpha)
-    assert sides["sigmoid"].output_range == "(0, 1)" and sides["relu"].output_range == "(0, inf)"
-    table = ex.saturation_table(list(sides.values()))
-    assert "negative only" in table and "leaky_relu" in table
-
-
-def _phi_cdf(x: float) -> float:
-    return 0.5 * math.erfc(-x / math.sqrt(2))
-
-
-def test_gaussian_moments_against_closed_forms():
-    m = ex.gaussian_moments(spreads=(1.0, 2.0))
-    rows = {name: i for i, name in enumerate(m.activations)}
-    density0 = 1 / math.sqrt(2 * math.pi)
-    assert m.mean[rows["relu"], 0] == pytest.approx(density0, abs=1e-7)
-    assert m.mean[rows["relu"], 1] == pytest.approx(2 * density0, abs=1e-7)
-    assert m.std[rows["relu"], 0] == pytest.approx(math.sqrt(0.5 - density0**2), abs=1e-7)
-    elu_mean = density0 + (math.exp(0.5) * _phi_cdf(-1.0) - 0.5)
-    assert m.mean[rows["elu"], 0] == pytest.approx(elu_mean, abs=1e-7)
-    assert m.mean[rows["leaky_relu"], 0] == pytest.approx(0.99 * density0, abs=1e-7)
-    assert abs(m.mean[rows["tanh"], 0]) < 1e-12
-    # SELU's constants make N(0, 1) a fixed point: mean 0, sd 1
-    assert abs(m.mean[rows["selu"], 0]) < 1e-6 and m.std[rows["selu"], 0] == pytest.approx(1.0, abs=1e-5)
-    assert m.elu_zero_mean_alpha == pytest.approx(SELU.alpha, rel=1e-6)
-    assert "+0.399 (0.584)" in ex.moments_table(m)
-
-
-def test_moments_table_prints_a_mean_that_rounds_to_zero_without_a_minus_sign():
-    """tanh's mean is 0 up to the last bit, whose sign differs between numpy builds; the table must not."""
-    m = ex.gaussian_moments(spreads=(1.0,))
-    tanh = m.activations.index("tanh")
-
-    def tanh_mean_shown(value: float) -> str:
-        mean = m.mean.copy()
-        mean[tanh, 0] = value
-        table = ex.moments_table(dataclasses.replace(m, mean=mean))
-        return next(line for line in table.splitlines() if line.startswith("tanh")).split()[1]
-
-    for tiny in (-1e-17, 0.0, -0.0, 1e-17, -4e-4):
-        assert tanh_mean_shown(tiny) == "+0.000", tiny
-    assert tanh_mean_shown(-6e-4) == "-0.001"
-
-
 # --- bias shift -----------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def shift():
-    return ex.bias_shift_comparison(depth=12, n=256, seed=0)
+    return {name: ex.bias_shift_layers(name, depth=12, n=256, rng=np.random.default_rng(0))
+            for name in ex.BIAS_SHIFT_ACTIVATIONS}
 
 
 def test_relu_units_never_have_a_negative_mean(shift):
@@ -142,10 +50,10 @@ def test_bias_shift_is_deterministic_and_validates():
         ex.bias_shift_layers("swish", rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="init='glorot'"):
         ex.bias_shift_layers("relu", init="glorot", rng=np.random.default_rng(0))
-    table = ex.bias_shift_table({"elu": a}, layers=(1, 3))
-    assert "layer 3" in table
-    with pytest.raises(ValueError, match="allowed: 1..3"):
-        ex.bias_shift_table({"elu": a}, layers=(4,))
+    with pytest.raises(TypeError, match="rng"):
+        ex.bias_shift_layers("relu", rng=0)
+    with pytest.raises(ValueError, match="depth=0"):
+        ex.bias_shift_layers("relu", depth=0, rng=np.random.default_rng(0))
 
 
 # --- the zig-zag toy ------------------------------------------------------------------------------------------------
@@ -203,39 +111,52 @@ def test_fastest_matches_a_search_without_pruning(mode):
     assert best.lr == pytest.approx(factors[int(np.argmin(steps))] / scale)
 
 
-@pytest.fixture(scope="module")
-def zigzag():
-    return ex.zigzag_comparison(mode="per_example"), ex.zigzag_comparison(mode="full_batch")
+def _median_runs(activation, centre, mode, draws=7):
+    """The notebook's toy: for draw k, z from default_rng(k), the fastest run on the grid."""
+    runs = []
+    for k in range(draws):
+        rng = np.random.default_rng(k)
+        runs.append(ex.zigzag_fastest(ex.zigzag_inputs(activation, 64, centre=centre, rng=rng), mode=mode, rng=rng))
+    return runs
 
 
-def test_zigzag_comparison_what_the_notebook_states(zigzag):
-    per_example, full_batch = zigzag
-    labels = per_example.labels
-    relu, elu, centred = (labels.index(k) for k in ("ReLU outputs", "ELU outputs", "ReLU outputs, centred"))
-    for result in (per_example, full_batch):
-        assert result.reached.all()
-        median = result.median_steps()
-        assert median[relu] > median[centred] and median[relu] > median[elu]
-    assert np.all(per_example.same_sign[relu] == 1.0)
-    assert np.all(per_example.same_sign[centred] < 0.9)
-    assert per_example.mean_input[relu] > 0.3 and abs(per_example.mean_input[centred]) < 1e-12
-    assert set(per_example.examples) == set(labels)
-    assert "median steps (per-example)" in ex.zigzag_table(per_example, full_batch)
+@pytest.mark.parametrize("mode", ex.ZIGZAG_MODES)
+def test_zigzag_what_the_notebook_states(mode):
+    relu, elu, centred = (_median_runs(a, c, mode) for a, c in (("relu", False), ("elu", False), ("relu", True)))
+    steps = {name: np.median([r.steps_to_tol for r in runs]) for name, runs in
+             (("relu", relu), ("elu", elu), ("centred", centred))}
+    assert all(r.steps_to_tol > 0 for runs in (relu, elu, centred) for r in runs)
+    assert steps["relu"] > steps["centred"] and steps["relu"] > steps["elu"]
+    if mode == "per_example":
+        assert all(r.same_sign == 1.0 for r in relu)
+        assert all(r.same_sign < 0.9 for r in centred)
+    # with an odd number of draws the median is one of the runs: the figure shows that one
+    median_run = sorted(relu, key=lambda r: r.steps_to_tol)[3]
+    assert median_run.steps_to_tol == steps["relu"]
 
 
 def test_condition_number_grows_with_width_for_uncentred_inputs():
-    result = ex.zigzag_by_width(widths=(2, 8, 32, 128), n=512)
-    relu, elu, centred = result.condition
-    assert np.all(np.diff(relu) > 0)
-    assert np.all(relu > elu) and np.all(relu[1:] > centred[1:])
-    # iid inputs with mean mu and variance var: the largest eigenvalue is about var + d mu^2 (along the mean),
-    # the smallest about var (1 - sqrt(d / n))^2 (the sample's own spread, Marchenko-Pastur)
     mu, var = 1 / math.sqrt(2 * math.pi), 0.5 - 1 / (2 * math.pi)
-    for d, kappa in zip(result.widths, relu, strict=True):
-        assert kappa == pytest.approx((var + d * mu**2) / (var * (1 - math.sqrt(d / 512)) ** 2), rel=0.25)
-    assert np.all(result.steps > 0)
-    assert result.steps[0, -1] > 5 * result.steps[2, -1]
-    assert "d = 128" in ex.width_table(result)
+    for d in (2, 8, 32, 128):
+        X = ex.zigzag_inputs("relu", 512, width=d, rng=np.random.default_rng(0))
+        run = ex.zigzag_descent(X, lr=1e-3, steps=1, rng=np.random.default_rng(0), w_star=np.ones(d),
+                                start=np.zeros(d))
+        # iid inputs with mean mu and variance var: the largest eigenvalue is about var + d mu^2 (along the mean),
+        # the smallest about var (1 - sqrt(d / n))^2 (the sample's own spread, Marchenko-Pastur)
+        assert run.condition == pytest.approx((var + d * mu**2) / (var * (1 - math.sqrt(d / 512)) ** 2), rel=0.25)
+
+
+def test_zigzag_inputs_validate():
+    with pytest.raises(ValueError, match="activation='swish'"):
+        ex.zigzag_inputs("swish", rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng"):
+        ex.zigzag_inputs("relu", rng=1)
+    X = ex.zigzag_inputs("elu", 100, alpha=2.0, centre=True, width=3, rng=np.random.default_rng(0))
+    assert X.shape == (100, 3) and np.allclose(X.mean(axis=0), 0, atol=1e-12)
+    with pytest.raises(ValueError, match="w_star"):
+        ex.zigzag_descent(X, lr=0.1, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="lr_factors is empty"):
+        ex.zigzag_fastest(X, lr_factors=(), rng=np.random.default_rng(0))
 
 
 # --- sign patterns in a real layer ----------------------------------------------------------------------------------
@@ -243,62 +164,18 @@ def test_condition_number_grows_with_width_for_uncentred_inputs():
 
 def test_sign_patterns_relu_per_unit_not_per_layer():
     p = ex.gradient_sign_patterns("relu", rng=np.random.default_rng(0))
-    assert p.input_negative == 0.0
-    assert p.unit_one_signed_per_example == 1.0  # each unit's column has one sign in every example
-    assert p.layer_one_signed_per_example < 0.1  # but not the whole layer
-    assert p.units_both_signs_per_example > 0.9
-    assert p.unit_one_signed_batch < 0.8  # a mini-batch sums examples with different deltas
-    assert p.batch_matches_examples < 1e-12
+    assert p['input_negative'] == 0.0
+    assert p['unit_one_signed_per_example'] == 1.0  # each unit's column has one sign in every example
+    assert p['layer_one_signed_per_example'] < 0.1  # but not the whole layer
+    assert p['units_both_signs_per_example'] > 0.9
+    assert p['unit_one_signed_batch'] < 0.8  # a mini-batch sums examples with different deltas
+    assert p['batch_matches_examples'] < 1e-12
 
 
 def test_sign_patterns_elu_inputs_have_both_signs():
     p = ex.gradient_sign_patterns("elu", rng=np.random.default_rng(0))
-    assert p.input_negative > 0.3
-    assert p.unit_one_signed_per_example < 0.05
-
-
-# --- timing and training --------------------------------------------------------------------------------------------
-
-
-def test_timing_functions_return_positive_times():
-    t = ex.time_activations(("relu", "elu"), shape=(8, 4), rounds=2, number=2, rng=np.random.default_rng(0))
-    assert t.forward.shape == (2,) and np.all(t.forward > 0) and np.all(t.backward > 0)
-    assert t.ratio("relu") == 1.0 and t.ratio("elu", part="backward") > 0
-    s = ex.time_training_steps(("relu", "elu"), sizes=(4, 4, 2), batch=8, rounds=2, number=1,
-                               rng=np.random.default_rng(0))
-    assert s.step.shape == (2,) and np.all(s.step > 0)
-    assert "forward / relu" in ex.timing_table(t) and "step / relu" in ex.timing_table(t, s)
-    with pytest.raises(ValueError, match="part='sideways'"):
-        t.ratio("elu", part="sideways")
-
-
-@pytest.fixture(scope="module")
-def small_training():
-    return ex.activation_training(seeds=2, n=80, depth=3, width=8, epochs=4, batch_size=20)
-
-
-def test_activation_training_shapes_and_pairing(small_training):
-    r = small_training
-    assert r.epoch_loss.shape == (4, 2, 4) and r.test_accuracy.shape == (4, 2)
-    assert not r.diverged.any() and np.all(np.isfinite(r.epoch_loss))
-    i, j = r.activations.index("relu"), r.activations.index("leaky_relu")
-    # the same seed gives the same initial weights: the starting layer means nearly agree
-    assert np.allclose(r.layer_mean_start[i], r.layer_mean_start[j], rtol=0.1)
-    assert "test accuracy" in ex.training_table(r)
-    low, high = r.band(0)
-    assert np.all(low <= r.median_curve(0)) and np.all(r.median_curve(0) <= high)
-
-
-def test_activation_training_is_deterministic(small_training):
-    again = ex.activation_training(seeds=2, n=80, depth=3, width=8, epochs=4, batch_size=20)
-    assert np.array_equal(again.epoch_loss, small_training.epoch_loss)
-
-
-def test_activation_training_records_divergence():
-    r = ex.activation_training(("leaky_relu",), seeds=1, n=40, depth=2, width=8, epochs=3, batch_size=10, lr=1e6,
-                               momentum=0.0)
-    assert r.diverged[0, 0] and np.isnan(r.test_loss[0, 0])
-    assert "1 of 1" in ex.training_table(r)
+    assert p['input_negative'] > 0.3
+    assert p['unit_one_signed_per_example'] < 0.05
 
 
 def test_explorer_state_reference():
@@ -312,25 +189,27 @@ def test_explorer_state_reference():
 # --- self-checks ----------------------------------------------------------------------------------------------------
 
 
-def test_check_elu_grad_from_output():
-    assert checks.check_elu_grad_from_output(None).passed is None
-    good = checks.check_elu_grad_from_output(lambda out, z, alpha: np.where(z > 0, 1.0, out + alpha))
-    assert good.passed is True and "Note" not in good.message
-    plus_one = checks.check_elu_grad_from_output(lambda out, z, alpha: np.where(z > 0, 1.0, out + 1.0))
-    assert plus_one.passed is False and "alpha=0.5" in plus_one.message
-    everywhere = checks.check_elu_grad_from_output(lambda out, z, alpha: out + alpha)
-    assert everywhere.passed is False and "ordinary inputs" in everywhere.message
-    recomputed = checks.check_elu_grad_from_output(lambda out, z, alpha: np.where(z > 0, 1.0, alpha * np.exp(z)))
-    assert recomputed.passed is True and "reuse the forward output" in recomputed.message
+def test_zero_mean_alpha_is_selu_alpha_and_zeroes_the_quadrature_mean():
+    assert checks.ZERO_MEAN_ALPHA == pytest.approx(SELU.alpha, rel=1e-12)
+    u = np.linspace(-12, 12, 40_001)
+    w = np.exp(-u**2 / 2) / math.sqrt(2 * math.pi) * (u[1] - u[0])
+    w[[0, -1]] /= 2
+    assert abs(np.sum(w * ELU(checks.ZERO_MEAN_ALPHA).fn(u))) < 1e-7
 
 
-def test_check_elu_grad_names_a_nan_at_large_z():
-    def naive(out, z, alpha):
-        e = np.exp(z)
-        return np.where(z > 0, e / e, alpha * e)  # inf / inf = nan at z = 800
-
-    result = checks.check_elu_grad_from_output(naive)
-    assert result.passed is False and "large |z|" in result.message
+def test_check_zero_mean_alpha():
+    assert checks.check_zero_mean_alpha(None).passed is None
+    assert checks.check_zero_mean_alpha(1.6733).passed is True
+    assert checks.check_zero_mean_alpha(np.float64(1.67326)).passed is True
+    default = checks.check_zero_mean_alpha(1.0)
+    assert default.passed is False and "larger" in default.message and "usual choice" in default.message
+    mean_not_alpha = checks.check_zero_mean_alpha(0.1605)
+    assert mean_not_alpha.passed is False and "not an α" in mean_not_alpha.message
+    close = checks.check_zero_mean_alpha(1.69)
+    assert close.passed is False and "smaller" in close.message and "within 2 %" in close.message
+    assert checks.check_zero_mean_alpha(-1.0).passed is False
+    assert checks.check_zero_mean_alpha("1.67").passed is False
+    assert checks.check_zero_mean_alpha(float("nan")).passed is False
 
 
 def _hidden_means(model, X):
@@ -367,7 +246,7 @@ def test_check_hidden_means():
 
 
 def test_setup_matches_the_layer_statistics():
-    model, X = ex.bias_shift_setup("elu", depth=4, width=8, n=16, seed=3)
+    model, X = ex.bias_shift_setup("elu", depth=4, width=8, n=16, rng=np.random.default_rng(3))
     stats = ex.bias_shift_layers("elu", depth=4, width=8, n=16, rng=np.random.default_rng(3))
     assert np.allclose(_hidden_means(model, X), stats.mean, rtol=1e-12, atol=0)
 
@@ -375,19 +254,27 @@ def test_setup_matches_the_layer_statistics():
 # --- figures and widget ---------------------------------------------------------------------------------------------
 
 
-def test_plots_return_figures(zigzag, small_training):
+def test_plots_return_figures():
+    runs = {label: ex.zigzag_fastest(ex.zigzag_inputs(a, 32, rng=np.random.default_rng(0)),
+                                     rng=np.random.default_rng(1)) for label, a in (("ReLU", "relu"), ("ELU", "elu"))}
     figures = [
         plots.elu_curves(),
-        plots.saturation_sides_plot(ex.saturation_sides()),
-        plots.bias_shift_plot(ex.bias_shift_comparison(depth=4, n=32)),
-        plots.zigzag_plot(zigzag[0]),
-        plots.training_plot(small_training),
+        plots.saturation_sides_plot(("sigmoid", "relu", "leaky_relu", "elu")),
+        plots.bias_shift_plot({name: ex.bias_shift_layers(name, depth=4, n=32, rng=np.random.default_rng(0))
+                               for name in ("relu", "selu")}),
+        plots.zigzag_plot(runs, note="one draw"),
+        plots.training_plot({"relu": np.array([[0.7, 0.5], [0.6, 0.4]]), "elu": np.array([[0.7, 0.3], [0.6, 0.2]])},
+                            {"relu": np.array([0.9, 0.8]), "elu": np.array([1.0, 0.9])}, title="test"),
         plots.elu_explorer_plot(ex.elu_explorer_state("elu", depth=4)),
     ]
     for fig in figures:
         assert isinstance(fig, Figure) and fig.axes
-    with pytest.raises(TypeError, match="zigzag_comparison"):
-        plots.zigzag_plot({"not": "a result"})
+    with pytest.raises(TypeError, match="ZigZagRun"):
+        plots.zigzag_plot({"not": "a run"})
+    with pytest.raises(ValueError, match="same activations"):
+        plots.training_plot({"relu": np.zeros((1, 2))}, {"elu": np.zeros(1)})
+    with pytest.raises(ValueError, match="empty"):
+        plots.saturation_sides_plot(())
 
 
 def test_widget_is_registered_and_controls_reach_the_experiment():
@@ -402,6 +289,6 @@ def test_widget_is_registered_and_controls_reach_the_experiment():
     assert abs(app.result.zigzag.X.mean()) < 1e-12
 
 
-def test_elu_engine_derivative_is_what_the_check_compares_with():
+def test_elu_engine_derivative_is_alpha_exp_z():
     z = np.array([-3.0, -0.1, 0.7])
     assert np.allclose(ELU(1.5).derivative(z), [1.5 * np.exp(-3.0), 1.5 * np.exp(-0.1), 1.0])

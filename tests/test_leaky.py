@@ -1,4 +1,4 @@
-"""Notebook 04 (leaky variants): the numbers the notebook relies on, and its self-checks."""
+"""Notebook 04 (leaky variants): the shared training runs, the self-checks and the figures."""
 
 from __future__ import annotations
 
@@ -8,153 +8,89 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+import vanishing as vn
 import vanishing.checks as checks
-from vanishing.activations import LeakyReLU, PReLU, ReLU, RReLU
+from vanishing.activations import LeakyReLU, PReLU
 from vanishing.experiments import leaky as ex
 from vanishing.plots import leaky as plots
-from vanishing.scenarios import dead_setup
 
-# --------------------------------------------------------------------------------------------- Leaky ReLU
+LONG = {"steps": 500, "every": 10, "batch_size": 100, "until_flat": True}
+"""Section 5's run: SGD until the loss curve is flat (fitted or stalled), batches of 100."""
 
-
-def test_derivative_check_engine_agrees_and_the_exponential_claim_does_not():
-    result = ex.leaky_derivative_check(0.01, rng=np.random.default_rng(0))
-    assert result.error_engine < 1e-7
-    assert result.layer_errors["x"] < 1e-7
-    assert result.error_claim > 0.5
-    negative = result.z < 0
-    np.testing.assert_allclose(result.finite_difference[negative], 0.01, rtol=1e-6)
-    np.testing.assert_allclose(result.finite_difference[~negative], 1.0, rtol=1e-6)
-    assert np.min(np.abs(result.z)) >= 0.01  # no point straddles the kink
+# --------------------------------------------------------------------------------------------- data and measures
 
 
-def test_derivative_check_uses_the_given_points_and_slope():
-    z = np.array([-3.0, -0.001, 0.0, 2.0])
-    result = ex.leaky_derivative_check(0.2, z=z, rng=np.random.default_rng(1))
-    np.testing.assert_array_equal(result.z, [-3.0, -0.01, 0.01, 2.0])
-    np.testing.assert_allclose(result.engine_backward, [0.2, 0.2, 1.0, 1.0])
-    np.testing.assert_allclose(result.claimed[0], 0.2 * math.exp(-3.0))
+def test_leaky_data_draws_from_rng_and_is_standardised():
+    X, y = ex.leaky_data(rng=np.random.default_rng(0))
+    assert X.shape == (200, 2) and y.shape == (200, 1)
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(X.std(axis=0), 1, rtol=1e-12)
+    again, _ = ex.leaky_data(rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(X, again)
+    with pytest.raises(TypeError, match="rng"):
+        ex.leaky_data(rng=0)
 
 
-def test_leaky_mean_output_matches_the_closed_form():
-    result = ex.leaky_mean_output((0.0, 0.01, 0.2, 1.0), n=100_000, rng=np.random.default_rng(2))
-    np.testing.assert_allclose(result.exact, (1 - result.alphas) / math.sqrt(2 * math.pi))
-    assert np.all(np.abs(result.sampled - result.exact) < 5 * result.standard_error)
-    assert result.exact[1] / result.exact[0] == pytest.approx(0.99)
+def test_whole_data_measures_count_units_negative_on_every_row_as_dead():
+    X, y = ex.leaky_data(rng=np.random.default_rng(0), n=40)
+    model = vn.mlp([2, 5, 5, 1], "leaky_relu", rng=np.random.default_rng(1), activation_options={"alpha": 0.2})
+    model[0].params["b"][:2] = -100.0  # units 0 and 1 of the first layer: z < 0 everywhere
+    model[0].params["b"][2:] = 100.0
+    loss, dead, mean = ex.whole_data_measures(model, X, y)
+    assert dead.shape == mean.shape == (2,)
+    assert dead[0] == pytest.approx(0.4)
+    z = X @ model[0].params["W"] + model[0].params["b"]
+    assert mean[0] == pytest.approx(LeakyReLU(0.2).fn(z).mean())
+    assert loss == pytest.approx(vn.train.evaluate(model, "bce_logits", X, y).loss)
 
 
-def test_dead_fraction_of_counts_units_non_positive_on_every_row():
-    z = np.array([[-1.0, 0.0, 2.0, -3.0], [-2.0, -1.0, -1.0, 0.5]])
-    assert ex.dead_fraction_of(z) == 0.5  # units 0 and 1; a single positive value keeps a unit alive
-    with pytest.raises(ValueError, match="z has shape"):
-        ex.dead_fraction_of(np.zeros(3))
+def test_stop_when_flat_stops_a_fitted_and_a_stalled_run_and_names_why():
+    fitted = ex.train_variant("prelu", {"alpha": 0.25}, seed=0, **LONG)
+    assert fitted.stopped == "fitted" and fitted.final_loss < 0.05
+    assert np.all(fitted.loss[:-1] >= 0.05)  # it stopped at the first record below the threshold
+    stalled = ex.train_variant("relu", seed=0, **LONG)
+    assert stalled.stopped == "stalled" and stalled.record_steps[-1] == 100
+    assert abs(stalled.loss[-1] - stalled.loss[0]) < 1e-4
+    with pytest.raises(TypeError, match="Probe"):
+        ex.StopWhenFlat(object())
+    with pytest.raises(ValueError, match="window"):
+        ex.StopWhenFlat(vn.diagnostics.Probe(lambda m: 0.0), window=0)
 
 
-# --------------------------------------------------------------------------------------------- PReLU
+def test_stop_when_flat_reads_a_plain_number_from_the_probe():
+    X, y = ex.leaky_data(rng=np.random.default_rng(0))
+    model = vn.mlp([2, 8, 1], "relu", rng=np.random.default_rng(0))
+    probe = vn.diagnostics.Probe(lambda m: vn.train.evaluate(m, "bce_logits", X, y).loss, every=5)
+    flat = ex.StopWhenFlat(probe, fitted=0.6)
+    history = vn.fit(model, "bce_logits", vn.optim.SGD(model, lr=0.1), X, y, batch_size=50,
+                     rng=np.random.default_rng(0), steps=400, callbacks=[probe, flat])
+    assert flat.reason == "fitted" and history.steps == probe.steps[-1] < 400 and probe.values[-1] < 0.6
 
 
-def test_prelu_gradient_check_passes_for_per_unit_and_shared_slopes():
-    errors = ex.prelu_gradient_check(rng=np.random.default_rng(3))
-    for kind in ("per unit", "shared"):
-        assert errors[kind]["x"] < 1e-7 and errors[kind]["alpha"] < 1e-7
+# --------------------------------------------------------------------------------------------- train_variant
 
 
-def test_prelu_parameter_count():
-    counts = ex.prelu_parameter_count([2, 24, 24, 24, 24, 1])
-    assert counts == {"dense": 2 * 24 + 24 + 3 * (24 * 24 + 24) + 24 + 1, "prelu": 4 * 24}
+def _notebook_run(activation, options, seed):
+    """Section 5's cell, as the notebook writes it: train_variant must give the same run."""
+    X, y = ex.leaky_data(rng=np.random.default_rng(0))
+    model = vn.mlp([2] + [16] * 6 + [1], activation, rng=np.random.default_rng(seed), init="he_uniform", bias=-1.0,
+                   activation_options=options)
+    probe = vn.diagnostics.Probe(lambda m: ex.whole_data_measures(m, X, y), every=10)
+    flat = ex.StopWhenFlat(probe, fitted=0.05, window=100, tol=1e-4)
+    vn.fit(model, "bce_logits", vn.optim.SGD(model, lr=0.1, momentum=0.9), X, y, batch_size=100,
+           rng=np.random.default_rng(seed + 10_000), steps=500, callbacks=[probe, flat])
+    loss, dead, _ = map(np.array, zip(*probe.values, strict=True))
+    return np.array(probe.steps), loss, dead, flat.reason
 
 
-def test_prelu_training_learns_slopes_that_leave_their_start():
-    result = ex.prelu_training(depth=2, width=8, epochs=5)
-    assert len(result.alphas) == 2 and all(a.shape == (8,) for a in result.alphas)
-    assert result.alpha_path.shape == (result.steps + 1, 8)
-    np.testing.assert_array_equal(result.alpha_path[0], 0.25)
-    np.testing.assert_array_equal(result.alpha_path[-1], result.alphas[0])
-    assert np.max(np.abs(result.alphas[0] - 0.25)) > 1e-3
-    assert result.loss.shape == (result.steps,)
-
-
-# --------------------------------------------------------------------------------------------- RReLU
-
-
-def test_rrelu_slopes_follow_xu_et_al():
-    result = ex.rrelu_slopes(n=50_000, rng=np.random.default_rng(4))
-    assert result.samples.min() >= 1 / 8 and result.samples.max() <= 1 / 3
-    assert result.eval_slope == pytest.approx(1 / 5.5)
-    assert result.mean_slope_exact == pytest.approx(math.log(8 / 3) / 5)
-    assert abs(result.mean_slope_sampled - result.mean_slope_exact) < 5 * result.mean_slope_se
-    assert result.other_mean == pytest.approx((1 / 8 + 1 / 3) / 2)
-    assert abs(result.other_samples.mean() - result.other_mean) < 0.002
-    # the density integrates to 1 over [1/u, 1/l]
-    s = np.linspace(1 / 8, 1 / 3, 20_001)
-    assert np.trapezoid(result.density(s), s) == pytest.approx(1.0, rel=1e-4)
-
-
-def test_rrelu_train_and_eval_modes_differ_and_eval_is_the_mean_divisor_slope():
-    result = ex.rrelu_train_eval(depth=2, width=8, epochs=3, draws=5, examples=6)
-    assert result.eval_repeat_identical
-    assert result.train_outputs.shape == (5, 6)
-    assert np.all(result.output_spread >= 0) and result.output_spread.max() > 0
-    assert np.ptp(result.train_losses) > 0
-
-
-def test_rrelu_eval_output_equals_leaky_relu_with_slope_two_over_l_plus_u():
-    rng = np.random.default_rng(5)
-    layer = RReLU(3, 8, rng=rng).eval()
-    z = rng.normal(size=(10, 4))
-    np.testing.assert_allclose(layer.forward(z), LeakyReLU(2 / 11).fn(z), rtol=0, atol=1e-15)
-
-
-# --------------------------------------------------------------------------------------------- reviving
-
-
-def test_switch_activation_copies_the_weights_and_replaces_relu():
-    setup = dead_setup("binary", rng=np.random.default_rng(0))
-    leaky = ex.switch_activation(setup.model, "leaky_relu", alpha=0.1)
-    assert isinstance(leaky[1], LeakyReLU) and leaky[1].alpha == 0.1
-    for old, new in zip(setup.model, leaky, strict=True):
-        for key in old.params:
-            np.testing.assert_array_equal(old.params[key], new.params[key])
-            assert not np.shares_memory(old.params[key], new.params[key])
-    relu = ex.switch_activation(setup.model, "relu")
-    assert isinstance(relu[1], ReLU)
-    np.testing.assert_array_equal(relu.forward(setup.X), setup.model.forward(setup.X))
-    with pytest.raises(TypeError, match="Sequential"):
-        ex.switch_activation(setup.model[0], "relu")
-
-
-def test_revival_relu_gets_exactly_zero_gradient_and_leaky_does_not():
-    result = ex.revive_dead_network((0.01, 0.2), steps=30)
-    assert result.labels == ["ReLU", "Leaky ReLU α=0.01", "Leaky ReLU α=0.2"]
-    assert result.max_z < 0  # notebook 03's network: dead on every input
-    assert np.all(result.hidden_grad[0] == 0) and np.all(result.hidden_bias_grad[0] == 0)
-    assert np.all(result.alive[0] == 0)
-    assert np.all(result.hidden_grad[1:, 0] > 0)
-    assert result.hidden_grad[2, 0] > result.hidden_grad[1, 0]
-    # ReLU: only the output bias learns, so the loss cannot go below the class-frequency loss
-    assert result.loss[0].min() >= result.prior_loss - 1e-9
-    assert result.loss[2, -1] < result.loss[2, 0] - 0.1
-    assert result.loss.shape == (3, 16) and result.hidden_grad.shape == (3, 16)
-    assert result.record_steps[result.at(30)] == 30
-    with pytest.raises(ValueError, match="not recorded"):
-        result.at(31)
-    assert result.linear_loss < result.prior_loss
-
-
-def test_revival_accepts_another_dead_network_builder():
-    calls = []
-
-    def builder(seed):
-        calls.append(seed)
-        return dead_setup("binary", n=60, hidden=4, rng=np.random.default_rng(seed))
-
-    result = ex.revive_dead_network((0.1,), steps=5, every=1, dead_network=builder, seed=3)
-    assert calls == [3] and result.loss.shape == (2, 6)
-    with pytest.raises(ValueError, match="multiple"):
-        ex.revive_dead_network(steps=5, every=2)
-
-
-# --------------------------------------------------------------------------------------------- comparison
+@pytest.mark.parametrize(("activation", "options"), [("leaky_relu", {"alpha": 0.25}), ("rrelu", {})])
+def test_train_variant_is_the_notebooks_section_5_run(activation, options):
+    steps, loss, dead, reason = _notebook_run(activation, options, seed=1)
+    run = ex.train_variant(activation, options, seed=1, **LONG)
+    np.testing.assert_array_equal(run.record_steps, steps)
+    np.testing.assert_array_equal(run.loss, loss)
+    np.testing.assert_array_equal(run.dead, dead)
+    assert run.stopped == reason == "fitted"
 
 
 def test_train_variant_same_seed_same_start_for_every_variant():
@@ -165,9 +101,8 @@ def test_train_variant_same_seed_same_start_for_every_variant():
     assert relu.dead[0, 0] == leaky.dead[0, 0]
     assert not np.array_equal(relu.dead[0], leaky.dead[0])
     assert relu.dead.shape == (3, 6) and relu.mean_activation.shape == (3, 6)
-    assert np.all((relu.dead >= 0) & (relu.dead <= 1))
     assert relu.label == "ReLU" and leaky.label == "Leaky ReLU α=0.2"
-    assert not relu.diverged and not leaky.diverged
+    assert not relu.diverged and relu.stopped is None
 
 
 def test_train_variant_records_the_last_step_when_it_is_off_the_schedule():
@@ -177,34 +112,32 @@ def test_train_variant_records_the_last_step_when_it_is_off_the_schedule():
     assert len(run.prelu_alphas) == 6 and run.prelu_alphas[0].shape == (16,)
 
 
-def test_train_variant_divergence_leaves_nan_after_it():
+def test_train_variant_divergence_leaves_nan_on_the_whole_schedule():
     run = ex.train_variant("leaky_relu", {"alpha": 1.0}, seed=0, steps=40)
     assert run.diverged
+    assert run.loss.shape == (11,)  # the widget stacks runs: every run has the full schedule
     assert np.isfinite(run.loss[0]) and np.isnan(run.loss[-1])
     assert math.isnan(run.final_loss)
 
 
-def test_relu_from_the_bad_start_stays_stuck_and_prelu_recovers():
-    comparison = ex.variant_comparison({"ReLU": ("relu", {}), "PReLU": ("prelu", {"alpha": 0.25})},
-                                       seeds=(0, 1), steps=80)
-    assert comparison.loss.shape == (2, 2, 21)
-    assert comparison.dead.shape == (2, 2, 21, 6)
-    # ReLU: the deepest layers are dead for good and the loss stays at ln 2
-    np.testing.assert_array_equal(comparison.final_dead[0, :, -1], 1.0)
-    np.testing.assert_allclose(comparison.final_loss[0], math.log(2), atol=2e-3)
-    assert np.all(comparison.final_loss[1] < 0.3)
-    assert len(comparison.prelu_alphas) == 2
-    median, low, high = comparison.spread(comparison.final_loss)
-    np.testing.assert_allclose(low, comparison.final_loss.min(axis=1))
-    np.testing.assert_allclose(high, comparison.final_loss.max(axis=1))
-    assert "ReLU" in ex.variant_table(comparison)
+def test_train_variant_results_are_shared_and_read_only():
+    first = ex.train_variant("relu", seed=2, steps=4, every=2)
+    assert ex.train_variant("relu", {}, seed=2, steps=4, every=2) is first
+    with pytest.raises(ValueError, match="read-only"):
+        first.loss[0] = 1.0
 
 
-def test_comparison_rejects_empty_settings():
-    with pytest.raises(ValueError, match="variants is empty"):
-        ex.variant_comparison({})
-    with pytest.raises(ValueError, match="seeds is empty"):
-        ex.variant_comparison(seeds=())
+@pytest.mark.parametrize(("kwargs", "error", "words"), [
+    ({"activation": "elu"}, ValueError, ["activation", "'elu'"]),
+    ({"activation": "relu", "steps": 0}, ValueError, ["steps", "0"]),
+    ({"activation": "relu", "lr": -1.0}, ValueError, ["lr"]),
+    ({"activation": "relu", "seed": -1}, ValueError, ["seed"]),
+    ({"activation": "leaky_relu", "options": {"alpha": "big"}}, TypeError, ["options['alpha']"]),
+])
+def test_train_variant_bad_input(kwargs, error, words):
+    with pytest.raises(error) as raised:
+        ex.train_variant(**kwargs)
+    assert all(word in str(raised.value) for word in words)
 
 
 def test_explore_variant():
@@ -215,9 +148,17 @@ def test_explore_variant():
     relu = ex.explore_variant("relu", depth=2, seeds=(0,), steps=4)
     assert relu.runs is relu.baseline
     with pytest.raises(ValueError, match="alpha"):
-        ex.explore_variant("leaky_relu", 1.5)
+        ex.explore_variant("leaky_relu", -0.5)  # Leaky ReLU's slope cannot be negative
     with pytest.raises(ValueError, match="activation"):
         ex.explore_variant("elu")
+
+
+def test_from_the_bad_start_relu_stalls_and_the_slopes_escape():
+    relu = ex.train_variant("relu", seed=0, **LONG)
+    np.testing.assert_array_equal(relu.dead[-1, 4:], 1.0)  # layers 5 and 6 dead on every input: nothing passes
+    assert relu.final_loss == pytest.approx(math.log(2), abs=2e-3)
+    for activation, options in (("leaky_relu", {"alpha": 0.25}), ("prelu", {"alpha": 0.25})):
+        assert ex.train_variant(activation, options, seed=0, **LONG).stopped == "fitted"
 
 
 # --------------------------------------------------------------------------------------------- self-checks
@@ -250,28 +191,65 @@ def test_check_slope_choice():
     assert checks.check_slope_choice(None).passed is None
     assert checks.check_slope_choice("0.3").passed is False
     assert checks.check_slope_choice(-0.1).passed is False
+    assert checks.check_slope_choice(0.4).passed is True
     small = checks.check_slope_choice(0.01)
-    assert small.passed is False and "dead" in small.message
-    assert checks.check_slope_choice(0.3).passed is True
-    large = checks.check_slope_choice(0.9)
+    assert small.passed is False and "stalled" in small.message and "too small" in small.hint
+    slow = checks.check_slope_choice(0.25)
+    assert slow.passed is False and "too slowly" in slow.message
+    large = checks.check_slope_choice(0.8)
     assert large.passed is False and "diverged" in large.message
+
+
+def test_check_leaky_he_std():
+    assert checks.check_leaky_he_std(None).passed is None
+    assert checks.check_leaky_he_std(lambda alpha, fan_in: None).passed is None
+    right = checks.check_leaky_he_std(lambda alpha, fan_in: math.sqrt(2 / ((1 + alpha**2) * fan_in)))
+    assert right.passed is True and "second moment" in right.message
+    wrong = {
+        "ReLU's He scale": lambda alpha, fan_in: math.sqrt(2 / fan_in),
+        "1 + α appears": lambda alpha, fan_in: math.sqrt(2 / ((1 + alpha) * fan_in)),
+        "the variance": lambda alpha, fan_in: 2 / ((1 + alpha**2) * fan_in),
+    }
+    for words, fn in wrong.items():
+        result = checks.check_leaky_he_std(fn)
+        assert result.passed is False and words in result.hint, words
+    crashed = checks.check_leaky_he_std(lambda alpha, fan_in: 1 / 0)
+    assert crashed.passed is False and "ZeroDivisionError" in crashed.message
 
 
 # --------------------------------------------------------------------------------------------- plots
 
 
-def test_every_plot_returns_a_figure_and_rejects_other_results():
+def test_every_plot_returns_a_figure():
+    z = np.linspace(-5, 3, 9)
+    z = z[z != 0]
+    leaky = LeakyReLU(0.01)
+    rng = np.random.default_rng(0)
+    run = {"steps": np.array([0, 10, 20]), "loss": np.array([0.7, 0.3, 0.04]), "dead": np.zeros((3, 6)),
+           "stopped": "fitted"}
     figures = [
-        plots.leaky_derivative_plot(ex.leaky_derivative_check(0.01, rng=np.random.default_rng(0))),
-        plots.prelu_slopes_plot(ex.prelu_training(depth=2, width=4, epochs=2)),
-        plots.rrelu_slopes_plot(ex.rrelu_slopes(n=1000, rng=np.random.default_rng(0))),
-        plots.rrelu_modes_plot(ex.rrelu_train_eval(depth=1, width=4, epochs=1, draws=3, examples=4)),
-        plots.leaky_revival_plot(ex.revive_dead_network((0.1,), steps=4)),
-        plots.variant_comparison_plot(ex.variant_comparison({"ReLU": ("relu", {})}, seeds=(0,), steps=4)),
+        plots.leaky_derivative_plot(z, leaky.derivative(z), alpha=0.01),
+        plots.prelu_slopes_plot(np.arange(3), np.full((3, 4), 0.25), [np.full(4, 0.25)] * 2, alpha_start=0.25),
+        plots.rrelu_slopes_plot(1 / rng.uniform(3, 8, 1000), lower=3, upper=8),
+        plots.rrelu_modes_plot(rng.normal(size=(5, 4)), rng.normal(size=4), rng.uniform(0.1, 0.2, 5), 0.15),
+        plots.leaky_revival_plot({"ReLU": {"steps": [0, 5], "loss": [0.7, 0.6], "signal": [0.0, 0.0],
+                                           "alive": [0.0, 0.0]},
+                                  "Leaky ReLU α=0.2": {"steps": [0, 5], "loss": [0.6, 0.3], "signal": [0.01, 0.02],
+                                                       "alive": [0.0, 0.1]}}, prior_loss=0.67, linear_loss=0.2),
+        plots.variant_comparison_plot({"ReLU": [dict(run, stopped="stalled")], "PReLU (α starts at 0.25)": [run]}),
         plots.leaky_explorer_plot(ex.explore_variant("prelu", 0.25, depth=2, seeds=(0,), steps=4)),
     ]
     assert all(isinstance(f, Figure) for f in figures)
-    for plot in (plots.leaky_derivative_plot, plots.variant_comparison_plot, plots.leaky_explorer_plot,
-                 plots.leaky_revival_plot):
-        with pytest.raises(TypeError, match="expected"):
-            plot(object())
+
+
+def test_plots_reject_mismatched_arrays():
+    with pytest.raises(ValueError, match="finite_difference"):
+        plots.leaky_derivative_plot(np.zeros(3), np.zeros(4), alpha=0.1)
+    with pytest.raises(ValueError, match="one row per step"):
+        plots.prelu_slopes_plot(np.arange(3), np.zeros((2, 4)), [np.zeros(4)], alpha_start=0.25)
+    with pytest.raises(ValueError, match="disagree"):
+        plots.rrelu_modes_plot(np.zeros((3, 4)), np.zeros(5), np.zeros(3), 0.1)
+    with pytest.raises(ValueError, match="empty"):
+        plots.variant_comparison_plot({})
+    with pytest.raises(TypeError, match="expected"):
+        plots.leaky_explorer_plot(object())

@@ -1,4 +1,8 @@
-"""Notebook 05 (ELU): figures for :mod:`vanishing.experiments.elu`."""
+"""Notebook 05 (ELU): its figures.
+
+The static figures take what the notebook's cells compute; :func:`elu_explorer_plot` draws the widget's
+:class:`vanishing.experiments.EluExplorerState`.
+"""
 
 from __future__ import annotations
 
@@ -74,19 +78,21 @@ def elu_curves(alphas: Sequence[float] = (0.5, 1.0, 2.0), *, z_range: tuple[floa
 
 
 @styled
-def saturation_sides_plot(sides: Sequence[ex.SaturationSide], *, z_max: float = 8.0) -> Figure:
-    """One panel per activation: f and f′, with the ranges where f′ is below 1 % of its largest value shaded."""
-    if not sides or not all(isinstance(s, ex.SaturationSide) for s in sides):
-        raise TypeError("sides must be the list returned by saturation_sides()")
+def saturation_sides_plot(names: Sequence[str], *, alpha: float = 1.0, z_max: float = 8.0) -> Figure:
+    """One panel per activation (ELU with ``alpha``): f and f′, with the ranges where f′ is below 1 % of its
+    largest value shaded; the title says on which side f′ goes to 0 (f′(∓30) < 10⁻⁶)."""
+    if len(names) == 0:
+        raise ValueError("names is empty; give at least one activation name")
     ncols = 3
-    nrows = -(-len(sides) // ncols)
+    nrows = -(-len(names) // ncols)
     fig = new_figure(nrows, ncols, figsize=(9.0, 0.5 + 2.6 * nrows), sharex=True, sharey=True)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.1, top=0.93, wspace=0.1, hspace=0.3)
     z = np.linspace(-z_max, z_max, 801)
-    for ax, side in zip(fig.axes, sides, strict=False):
-        f = ELU(side.alpha) if side.activation == "elu" else make_activation(side.activation)
+    for ax, name in zip(fig.axes, names, strict=False):
+        f = ELU(alpha) if name == "elu" else make_activation(name)
         with np.errstate(under="ignore"):
             d = f.derivative(z)
+            far = f.derivative(np.array([-30.0, 30.0])) < 1e-6
         flat = d < 0.01 * d.max()
         edges = np.flatnonzero(np.diff(flat.astype(int)))
         bounds = np.concatenate([[0], edges + 1, [z.size]])
@@ -99,9 +105,10 @@ def saturation_sides_plot(sides: Sequence[ex.SaturationSide], *, z_max: float = 
         ax.plot(z, f.fn(z), color=OKABE_ITO["blue"], label="f(z)")
         ax.plot(z, d, color=OKABE_ITO["orange"], label="f′(z)")
         ax.axhline(0, color=GREY, linewidth=0.6)
-        ax.set_title(f"{ACTIVATION_LABELS.get(side.activation, side.activation)}: saturates {side.sides}",
-                     fontsize=9.5)
-    for ax in fig.axes[len(sides):]:
+        sides = {(True, True): "both", (True, False): "negative only", (False, True): "positive only",
+                 (False, False): "neither"}[(bool(far[0]), bool(far[1]))]
+        ax.set_title(f"{ACTIVATION_LABELS.get(name, name)}: saturates {sides}", fontsize=9.5)
+    for ax in fig.axes[len(names):]:
         ax.set_visible(False)
     fig.axes[0].set_ylim(-2.0, 2.6)
     fig.axes[0].set_xlim(-z_max, z_max)
@@ -134,7 +141,7 @@ def bias_shift_plot(results: Mapping[str, ex.BiasShiftLayers]) -> Figure:
     next layer's sums). Right: the sd itself, on a log scale.
     """
     if not results or not all(isinstance(r, ex.BiasShiftLayers) for r in results.values()):
-        raise TypeError("results must be the dict returned by bias_shift_comparison()")
+        raise TypeError("results must be a dict of activation name -> bias_shift_layers(...)")
     fig = new_figure(1, 3, figsize=(10.0, 3.7))
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.25, top=0.86, wspace=0.3)
     mean_ax, neg_ax, std_ax = fig.axes
@@ -204,58 +211,57 @@ def _zigzag_title(label: str, run: ex.ZigZagRun) -> str:
 
 
 @styled
-def zigzag_plot(comparison: ex.ZigZagComparison) -> Figure:
-    """The example paths of :func:`zigzag_comparison` over the loss contours, one panel per kind of input.
-
-    Each title gives the steps to the tolerance and the share of updates
-    (before reaching it) that moved the two weights in opposite directions,
-    which is the direction from the start to the optimum.
-    """
-    _check(comparison, ex.ZigZagComparison, "zigzag_comparison()")
-    runs = list(comparison.examples.values())
+def zigzag_plot(runs: Mapping[str, ex.ZigZagRun], *, note: str = "") -> Figure:
+    """The paths of :func:`~vanishing.experiments.zigzag_descent` runs over their loss contours, one panel per
+    kind of input (``runs``: label -> run). Each title gives the run's steps to the tolerance and the share of
+    its updates (before reaching it) that moved the two weights in opposite directions, the direction from the
+    start to the optimum. ``note`` is added to the figure's title (e.g. which draw is shown)."""
+    if not runs or not all(isinstance(r, ex.ZigZagRun) for r in runs.values()):
+        raise TypeError("runs must be a dict of label -> ZigZagRun (from zigzag_fastest or zigzag_descent)")
     k = len(runs)
-    fig = new_figure(1, k, figsize=(3.5 * k, 4.2))
-    fig.subplots_adjust(left=0.065, right=0.99, bottom=0.12, top=0.8, wspace=0.22)
-    limits = _zigzag_limits(runs)
-    for i, (ax, (label, run)) in enumerate(zip(fig.axes, comparison.examples.items(), strict=True)):
+    fig = new_figure(1, k, figsize=(3.5 * k, 4.3))
+    fig.subplots_adjust(left=0.065, right=0.99, bottom=0.12, top=0.78, wspace=0.22)
+    limits = _zigzag_limits(list(runs.values()))
+    for i, (ax, (label, run)) in enumerate(zip(fig.axes, runs.items(), strict=True)):
         _draw_zigzag(ax, run, limits, colour(i))
         ax.set_title(_zigzag_title(label, run).replace("; w₁", "\nw₁"), fontsize=9)
     fig.axes[0].set_ylabel("w₂")
     fig.axes[0].legend(loc="lower left", fontsize=7.5)
-    mode = comparison.mode.replace("_", "-")
-    fig.suptitle(f"{mode} gradient descent on a linear unit with two weights, each at its fastest learning rate",
-                 fontsize=10.5, y=0.985)
+    mode = next(iter(runs.values())).mode.replace("_", "-")
+    title = f"{mode} gradient descent on a linear unit with two weights, each at its fastest learning rate"
+    fig.suptitle(title + (f"\n{note}" if note else ""), fontsize=10.5, y=0.985)
     return fig
 
 
 @styled
-def training_plot(result: ex.ActivationTraining) -> Figure:
-    """Training loss per epoch (median over seeds, band: lowest to highest) and test accuracy per seed."""
-    _check(result, ex.ActivationTraining, "activation_training()")
+def training_plot(epoch_loss: Mapping[str, np.ndarray], test_accuracy: Mapping[str, np.ndarray], *,
+                  title: str = "") -> Figure:
+    """Training loss per epoch (``epoch_loss``: activation -> (seeds, epochs); median line, band from the lowest
+    to the highest seed) and test accuracy (``test_accuracy``: activation -> (seeds,); one dot per seed)."""
+    if set(epoch_loss) != set(test_accuracy) or not epoch_loss:
+        raise ValueError("epoch_loss and test_accuracy must name the same activations, at least one")
     fig = new_figure(1, 2, figsize=(9.0, 3.7))
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.86, wspace=0.28)
     loss_ax, acc_ax = fig.axes
-    epochs = np.arange(1, result.epoch_loss.shape[2] + 1)
-    for i, name in enumerate(result.activations):
+    for i, (name, curves) in enumerate(epoch_loss.items()):
         c = ACTIVATION_COLOURS.get(name, colour(i))
-        low, high = result.band(i)
-        loss_ax.fill_between(epochs, low, high, color=c, alpha=0.15, linewidth=0)
-        loss_ax.plot(epochs, result.median_curve(i), color=c, label=ACTIVATION_LABELS.get(name, name))
-        acc = result.test_accuracy[i]
-        jitter = np.linspace(-0.15, 0.15, acc.size)
-        acc_ax.plot(i + jitter, acc, "o", color=c, markersize=5, alpha=0.8)
+        curves = np.asarray(curves, dtype=np.float64)
+        epochs = np.arange(1, curves.shape[1] + 1)
+        loss_ax.fill_between(epochs, np.nanmin(curves, axis=0), np.nanmax(curves, axis=0), color=c, alpha=0.15,
+                             linewidth=0)
+        loss_ax.plot(epochs, np.nanmedian(curves, axis=0), color=c, label=ACTIVATION_LABELS.get(name, name))
+        acc = np.asarray(test_accuracy[name], dtype=np.float64)
+        acc_ax.plot(i + np.linspace(-0.15, 0.15, acc.size), acc, "o", color=c, markersize=5, alpha=0.8)
         if np.any(np.isfinite(acc)):
             acc_ax.plot([i - 0.28, i + 0.28], [np.nanmedian(acc)] * 2, color="black", linewidth=1.6)
     loss_ax.set_yscale("log")
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("training loss (log scale)")
-    s = result.settings
-    loss_ax.set_title(f"{s['dataset']}, {s['depth']} hidden layers of {s['width']}: median of "
-                      f"{len(result.seeds)} seeds", fontsize=10)
+    loss_ax.set_title(title, fontsize=10)
     loss_ax.legend(loc="lower left", fontsize=8)
-    acc_ax.set_xticks(range(len(result.activations)))
-    acc_ax.set_xticklabels([ACTIVATION_LABELS.get(a, a).replace(" (0.01)", "") for a in result.activations])
-    acc_ax.set_xlim(-0.6, len(result.activations) - 0.4)
+    acc_ax.set_xticks(range(len(epoch_loss)))
+    acc_ax.set_xticklabels([ACTIVATION_LABELS.get(a, a).replace(" (0.01)", "") for a in epoch_loss])
+    acc_ax.set_xlim(-0.6, len(epoch_loss) - 0.4)
     acc_ax.set_ylabel("test accuracy")
     acc_ax.set_title("test accuracy, one dot per seed (bar: median)", fontsize=10)
     acc_ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")

@@ -1,21 +1,23 @@
-"""Notebook 04 (leaky variants): figures for :mod:`vanishing.experiments.leaky`.
+"""Notebook 04 (leaky variants): its figures.
 
-Every function takes the result object of the matching experiment and returns a
-Figure. Variants keep the same colour in every figure (:data:`VARIANT_COLOURS`).
+The static figures take the arrays the notebook's cells compute; :func:`leaky_explorer_plot` draws the
+widget's :class:`vanishing.experiments.LeakyExploration`. Variants keep one colour per kind in the widget
+(:data:`VARIANT_COLOURS`).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..activations import LeakyReLU
 from ..experiments import leaky as ex
-from ._style import GREY, OKABE_ITO, decade_log_y, new_figure, styled
+from ._style import GREY, OKABE_ITO, colour, decade_log_y, new_figure, styled
 
 __all__ = [
     "VARIANT_COLOURS", "leaky_derivative_plot", "leaky_explorer_plot", "leaky_revival_plot", "prelu_slopes_plot",
@@ -74,39 +76,40 @@ def _layer_axis(ax: Axes, layers: int) -> None:
 # --- 1. Leaky ReLU's derivative ------------------------------------------------------------------------------------
 
 @styled
-def leaky_derivative_plot(result: ex.LeakyDerivativeCheck) -> Figure:
-    """Leaky ReLU, its derivative from the engine and from finite differences, and the claim α·e^z.
+def leaky_derivative_plot(z: np.ndarray, finite_difference: np.ndarray, *, alpha: float) -> Figure:
+    """Leaky ReLU, its derivative (engine) and finite differences at points ``z``, and the claim α·e^z.
 
     Left: f and f′ on the whole range. Right: the negative side on a log
     axis, where α and α·e^z can be told apart.
     """
-    _check(result, ex.LeakyDerivativeCheck, "leaky_derivative_check")
+    z, fd = np.asarray(z, dtype=np.float64), np.asarray(finite_difference, dtype=np.float64)
+    if z.shape != fd.shape or z.ndim != 1:
+        raise ValueError(f"z and finite_difference must be 1-D of one shape; got {z.shape} and {fd.shape}")
     fig = new_figure(1, 2, figsize=(9.6, 3.7))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.86, wspace=0.25)
     left, right = fig.axes
-    a = result.alpha
-    grid = np.linspace(result.z.min(), result.z.max(), 401)
-    left.plot(grid, np.where(grid > 0, grid, a * grid), color=OKABE_ITO["blue"], label="f(z)")
-    left.plot(grid, np.where(grid > 0, 1.0, a), color=OKABE_ITO["orange"], label="f′(z), engine backward")
-    left.plot(result.z, result.finite_difference, "o", color="black", markersize=3.5, label="finite differences")
-    left.plot(grid, np.where(grid > 0, 1.0, a * np.exp(np.minimum(grid, 0))), color=OKABE_ITO["vermillion"],
-              linestyle="--", linewidth=1.3, label="claim: α·e^z for z < 0")
+    layer = LeakyReLU(alpha)
+    grid = np.linspace(z.min(), z.max(), 401)
+    claim = np.where(grid > 0, 1.0, alpha * np.exp(np.minimum(grid, 0)))
+    left.plot(grid, layer.fn(grid), color=OKABE_ITO["blue"], label="f(z)")
+    left.plot(grid, layer.derivative(grid), color=OKABE_ITO["orange"], label="f′(z), the engine")
+    left.plot(z, fd, "o", color="black", markersize=3.5, label="finite differences")
+    left.plot(grid, claim, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.3,
+              label="claim: α·e^z for z < 0")
     left.axhline(0, color=GREY, linewidth=0.8)
     left.set_xlabel("pre-activation z")
     left.set_ylabel("value")
     left.set_ylim(-0.3, 1.6)
-    left.set_title(f"Leaky ReLU, α = {a:g}")
+    left.set_title(f"Leaky ReLU, α = {alpha:g}")
     left.legend(loc="upper left", fontsize=8)
 
-    negative = result.z < 0
     zn = grid[grid < 0]
-    right.plot(zn, np.full_like(zn, a), color=OKABE_ITO["orange"], label=f"engine: α = {a:g}")
-    right.plot(result.z[negative], result.finite_difference[negative], "o", color="black", markersize=3.5,
-               label=f"finite differences (rel. error {result.error_engine:.0e})")
-    right.plot(zn, a * np.exp(zn), color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.3,
-               label=f"claim α·e^z (rel. error {result.error_claim:.2f})")
+    right.plot(zn, np.full_like(zn, alpha), color=OKABE_ITO["orange"], label=f"the engine: α = {alpha:g}")
+    right.plot(z[z < 0], fd[z < 0], "o", color="black", markersize=3.5, label="finite differences")
+    right.plot(zn, alpha * np.exp(zn), color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.3,
+               label="claim: α·e^z")
     decade_log_y(right)
-    right.set_ylim(a * np.exp(zn.min()) / 2, a * 3)
+    right.set_ylim(alpha * np.exp(zn.min()) / 2, alpha * 3)
     right.set_xlabel("pre-activation z < 0")
     right.set_ylabel("f′(z) (log scale)")
     right.set_title("negative side: the derivative is the constant α")
@@ -117,37 +120,37 @@ def leaky_derivative_plot(result: ex.LeakyDerivativeCheck) -> Figure:
 # --- 2. PReLU ------------------------------------------------------------------------------------------------------
 
 @styled
-def prelu_slopes_plot(result: ex.PReLUTraining) -> Figure:
-    """PReLU's slopes: how those of hidden layer 1 move during training, and where every layer's end up."""
-    _check(result, ex.PReLUTraining, "prelu_training")
+def prelu_slopes_plot(steps: np.ndarray, path: np.ndarray, alphas: Sequence[np.ndarray], *,
+                      alpha_start: float) -> Figure:
+    """PReLU's slopes: those of hidden layer 1 during training (``path``, records x units, at ``steps``),
+    and every hidden layer's slopes at the end (``alphas``, one array per layer)."""
+    steps, path = np.asarray(steps), np.asarray(path)
+    if path.ndim != 2 or path.shape[0] != steps.shape[0]:
+        raise ValueError(f"path must have one row per step; got steps {steps.shape} and path {path.shape}")
     fig = new_figure(1, 2, figsize=(9.6, 3.7))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.86, wspace=0.22)
     left, right = fig.axes
-    steps = np.arange(result.alpha_path.shape[0])
-    left.plot(steps, result.alpha_path, color=OKABE_ITO["green"], linewidth=0.9, alpha=0.6)
-    left.axhline(result.alpha_start, color="black", linestyle="--", linewidth=1.0,
-                 label=f"start: α = {result.alpha_start:g}")
+    left.plot(steps, path, color=OKABE_ITO["green"], linewidth=0.9, alpha=0.6)
+    left.axhline(alpha_start, color="black", linestyle="--", linewidth=1.0, label=f"start: α = {alpha_start:g}")
     left.axhline(0, color=GREY, linewidth=0.8)
     left.set_xlabel("training step")
     left.set_ylabel("slope α of one unit")
-    left.set_title(f"hidden layer 1: the {result.alpha_path.shape[1]} slopes during training")
+    left.set_title(f"hidden layer 1: its {path.shape[1]} slopes during training")
     left.legend(loc="upper left", fontsize=8)
-
     rng = np.random.default_rng(0)  # horizontal jitter only, so that the dots do not hide each other
-    for k, alphas in enumerate(result.alphas, start=1):
-        x = k + rng.uniform(-0.18, 0.18, size=alphas.size)
-        right.plot(x, alphas, "o", color=OKABE_ITO["green"], markersize=4, alpha=0.75,
-                   label="learned slope of a unit" if k == 1 else None)
-        right.plot([k - 0.3, k + 0.3], [np.median(alphas)] * 2, color="black", linewidth=2.0,
+    for k, values in enumerate(alphas, start=1):
+        right.plot(k + rng.uniform(-0.18, 0.18, size=values.size), values, "o", color=OKABE_ITO["green"],
+                   markersize=4, alpha=0.75, label="learned slope of a unit" if k == 1 else None)
+        right.plot([k - 0.3, k + 0.3], [np.median(values)] * 2, color="black", linewidth=2.0,
                    label="median of the layer" if k == 1 else None)
-    right.axhline(result.alpha_start, color="black", linestyle="--", linewidth=1.0)
+    right.axhline(alpha_start, color="black", linestyle="--", linewidth=1.0)
     right.axhline(0, color=GREY, linewidth=0.8)
-    _layer_axis(right, len(result.alphas))
+    _layer_axis(right, len(alphas))
     right.set_ylabel("learned slope α")
-    right.set_title(f"after {result.steps} steps (final loss {result.final_loss:.3f})")
+    right.set_title(f"every hidden layer after {int(steps[-1])} steps")
     right.legend(loc="upper right", fontsize=8)
-    low = min(float(np.min(result.alpha_path)), min(float(a.min()) for a in result.alphas), 0.0)
-    high = max(float(np.max(result.alpha_path)), max(float(a.max()) for a in result.alphas))
+    low = min(float(path.min()), *(float(a.min()) for a in alphas), 0.0)
+    high = max(float(path.max()), *(float(a.max()) for a in alphas))
     for ax in (left, right):
         ax.set_ylim(low - 0.08, high + 0.15)
     return fig
@@ -156,78 +159,80 @@ def prelu_slopes_plot(result: ex.PReLUTraining) -> Figure:
 # --- 3. Randomized ReLU --------------------------------------------------------------------------------------------
 
 @styled
-def rrelu_slopes_plot(result: ex.RReLUSlopes, *, fan: int = 25) -> Figure:
-    """RReLU in training mode (a fan of sampled slopes) and the distribution of its slopes against the alternatives."""
-    _check(result, ex.RReLUSlopes, "rrelu_slopes")
+def rrelu_slopes_plot(slopes: np.ndarray, *, lower: float, upper: float, fan: int = 25) -> Figure:
+    """RReLU's training-mode slopes ``slopes`` = 1/a, a ~ U(lower, upper): a fan of them, and their histogram
+    against the density 1/((u − l) s²), the evaluation slope 2/(l + u) and the rule that draws the slope itself."""
+    slopes = np.asarray(slopes, dtype=np.float64)
     fig = new_figure(1, 2, figsize=(9.6, 3.8))
     fig.subplots_adjust(left=0.085, right=0.98, bottom=0.14, top=0.86, wspace=0.22)
     left, right = fig.axes
+    eval_slope, lo, hi = 2.0 / (lower + upper), 1.0 / upper, 1.0 / lower
     x = np.linspace(-3.0, 1.0, 81)
     # one Line2D for the whole fan (NaN rows separate the lines): cheaper to draw than one artist per line
-    drawn = result.samples[:fan]
-    fan_x = np.tile(np.append(x, np.nan), drawn.size)
-    fan_y = np.concatenate([np.append(np.where(x > 0, x, s * x), np.nan) for s in drawn])
-    left.plot(fan_x, fan_y, color=OKABE_ITO["purple"], linewidth=0.7, alpha=0.5,
-              label="training: slope 1/a, a ~ U(l, u)")
-    left.plot(x, np.where(x > 0, x, result.eval_slope * x), color="black", linewidth=1.8,
-              label=f"evaluation: slope 2/(l + u) = {result.eval_slope:.3f}")
+    fan_x = np.tile(np.append(x, np.nan), min(fan, slopes.size))
+    fan_y = np.concatenate([np.append(np.where(x > 0, x, s * x), np.nan) for s in slopes[:fan]])
+    left.plot(fan_x, fan_y, color=OKABE_ITO["purple"], linewidth=0.7, alpha=0.5, label="training: slope 1/a")
+    left.plot(x, np.where(x > 0, x, eval_slope * x), color="black", linewidth=1.8,
+              label=f"evaluation: slope 2/(l + u) = {eval_slope:.3f}")
     left.axhline(0, color=GREY, linewidth=0.8)
     left.axvline(0, color=GREY, linewidth=0.8)
     left.set_xlabel("input x")
     left.set_ylabel("RReLU(x)")
-    left.set_title(f"RReLU, l = {result.lower:g}, u = {result.upper:g}: {fan} training draws")
+    left.set_title(f"RReLU, a ~ U({lower:g}, {upper:g}): {min(fan, slopes.size)} training draws")
     left.legend(loc="upper left", fontsize=8)
 
-    lo, hi = result.slope_range
-    other_lo, other_hi = 1.0 / result.upper, 1.0 / result.lower
-    bins = np.linspace(lo, hi, 51)
-    # "stepfilled" and "step" draw one patch per histogram instead of one per bin: much faster to render
-    right.hist(result.samples, bins=bins, density=True, histtype="stepfilled", color=OKABE_ITO["purple"],
-               alpha=0.45, label=f"engine: 1/a, a ~ U({result.lower:g}, {result.upper:g})")
+    # "stepfilled" draws one patch per histogram instead of one per bin: much faster to render
+    right.hist(slopes, bins=np.linspace(lo, hi, 51), density=True, histtype="stepfilled", color=OKABE_ITO["purple"],
+               alpha=0.45, label=f"the engine: 1/a, a ~ U({lower:g}, {upper:g})")
     s = np.linspace(lo, hi, 200)
-    right.plot(s, result.density(s), color=OKABE_ITO["purple"], linewidth=1.4, label="density 1/((u − l) s²)")
-    right.hist(result.other_samples, bins=bins, density=True, histtype="step", color=OKABE_ITO["orange"],
-               linewidth=1.4, label=f"other rule: slope ~ U(1/{result.upper:g}, 1/{result.lower:g})")
-    marks = [(result.eval_slope, "black", "-", f"1/5.5 = {result.eval_slope:.3f} (eval)"),
-             (result.mean_slope_exact, OKABE_ITO["purple"], "--", f"E[1/a] = {result.mean_slope_exact:.3f}"),
-             (result.other_mean, OKABE_ITO["orange"], "--", f"other rule's mean {result.other_mean:.3f}")]
-    for value, colour, style, label in marks:
-        right.axvline(value, color=colour, linestyle=style, linewidth=1.3, label=label)
-    right.set_xlim(other_lo - 0.03, other_hi + 0.03)
-    right.set_ylim(0, float(result.density(np.array([lo]))[0]) * 1.75)
+    right.plot(s, 1.0 / ((upper - lower) * s**2), color=OKABE_ITO["purple"], linewidth=1.4,
+               label="density 1/((u − l) s²)")
+    right.plot([lo, lo, hi, hi], [0, 1 / (hi - lo), 1 / (hi - lo), 0], color=OKABE_ITO["orange"], linewidth=1.4,
+               label=f"the slope drawn from U(1/{upper:g}, 1/{lower:g})")
+    mean_slope = np.log(upper / lower) / (upper - lower)
+    marks = [(eval_slope, "black", "-", f"evaluation: 2/(l + u) = {eval_slope:.3f}"),
+             (mean_slope, OKABE_ITO["purple"], "--", f"E[1/a] = {mean_slope:.3f}"),
+             ((lo + hi) / 2, OKABE_ITO["orange"], "--", f"mean of the uniform slope {(lo + hi) / 2:.3f}")]
+    for value, colour_, line, label in marks:
+        right.axvline(value, color=colour_, linestyle=line, linewidth=1.3, label=label)
+    right.set_xlim(lo - 0.03, hi + 0.03)
+    right.set_ylim(0, 1.0 / ((upper - lower) * lo**2) * 1.75)
     right.set_xlabel("negative-side slope s")
     right.set_ylabel("density")
-    right.set_title(f"{result.samples.size:,} slopes drawn in training mode")
+    right.set_title(f"{slopes.size:,} slopes drawn in training mode")
     right.legend(loc="upper right", fontsize=7.5)
     return fig
 
 
 @styled
-def rrelu_modes_plot(result: ex.RReLUModes) -> Figure:
-    """One trained RReLU network: outputs and loss in training mode (many draws) against evaluation mode."""
-    _check(result, ex.RReLUModes, "rrelu_train_eval")
+def rrelu_modes_plot(train_outputs: np.ndarray, eval_outputs: np.ndarray, train_losses: np.ndarray,
+                     eval_loss: float) -> Figure:
+    """One trained RReLU network on the same inputs: outputs (forwards x examples in training mode, one row in
+    evaluation mode) and the loss of every training-mode forward against the evaluation-mode loss."""
+    train_outputs, eval_outputs = np.asarray(train_outputs), np.asarray(eval_outputs)
+    if train_outputs.ndim != 2 or train_outputs.shape[1] != eval_outputs.shape[0]:
+        raise ValueError(f"train_outputs (forwards, m) and eval_outputs (m,) disagree: {train_outputs.shape}, "
+                         f"{eval_outputs.shape}")
     fig = new_figure(1, 2, figsize=(9.6, 3.7))
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.86, wspace=0.22)
     left, right = fig.axes
-    draws, m = result.train_outputs.shape
+    draws, m = train_outputs.shape
     index = np.arange(1, m + 1)
-    rng = np.random.default_rng(0)  # jitter only
-    jittered = index + rng.uniform(-0.15, 0.15, size=(draws, m))
-    left.plot(jittered.ravel(), result.train_outputs.ravel(), "o", color=OKABE_ITO["purple"], markersize=2.5,
+    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, size=(draws, m))  # horizontal jitter only
+    left.plot((index + jitter).ravel(), train_outputs.ravel(), "o", color=OKABE_ITO["purple"], markersize=2.5,
               alpha=0.5, label=f"training mode ({draws} forwards)")
-    left.plot(index, result.eval_output, "D", color="black", markersize=5, label="evaluation mode")
+    left.plot(index, eval_outputs, "D", color="black", markersize=5, label="evaluation mode")
     left.axhline(0, color=GREY, linewidth=0.8)
     left.set_xticks(index)
     left.set_xlabel("example")
     left.set_ylabel("output logit")
     left.set_title("the same network, the same inputs")
-    low, high = float(np.min(result.train_outputs)), float(np.max(result.train_outputs))
+    low, high = float(train_outputs.min()), float(train_outputs.max())
     left.set_ylim(low - 0.5, high + 0.3 * (high - low) + 0.5)  # room for the legend above the points
     left.legend(loc="upper left", fontsize=8, ncols=2)
-
-    right.hist(result.train_losses, bins=12, histtype="stepfilled", color=OKABE_ITO["purple"], alpha=0.5,
+    right.hist(train_losses, bins=12, histtype="stepfilled", color=OKABE_ITO["purple"], alpha=0.5,
                label=f"training mode, {draws} forwards")
-    right.axvline(result.eval_loss, color="black", linewidth=1.8, label=f"evaluation mode: {result.eval_loss:.4f}")
+    right.axvline(eval_loss, color="black", linewidth=1.8, label=f"evaluation mode: {eval_loss:.3f}")
     right.set_xlabel("loss on the whole data set")
     right.set_ylabel("number of forwards")
     right.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -239,39 +244,39 @@ def rrelu_modes_plot(result: ex.RReLUModes) -> Figure:
 # --- 4. reviving the dead network ----------------------------------------------------------------------------------
 
 @styled
-def leaky_revival_plot(result: ex.LeakyRevival) -> Figure:
-    """Notebook 03's dead network with ReLU and with Leaky ReLU: loss, hidden-layer gradient, units back alive."""
-    _check(result, ex.LeakyRevival, "revive_dead_network")
+def leaky_revival_plot(runs: Mapping[str, Mapping[str, np.ndarray]], *, prior_loss: float,
+                       linear_loss: float) -> Figure:
+    """Notebook 03's dead network with ReLU and with Leaky ReLU: loss, the backward signal reaching the hidden
+    layer, and its units back above 0. ``runs``: label -> {"steps", "loss", "signal", "alive"} (arrays)."""
     fig = new_figure(1, 3, figsize=(11.0, 3.8))
     fig.subplots_adjust(left=0.06, right=0.985, bottom=0.27, top=0.88, wspace=0.3)
     loss_ax, grad_ax, alive_ax = fig.axes
-    steps = result.record_steps
-    for k, label in enumerate(result.labels):
+    positive = []
+    for label, run in runs.items():
         style = _variant_style(label)
-        loss_ax.plot(steps, result.loss[k], label=label, **style)
-        grads = result.hidden_grad[k]
-        if np.all(grads == 0):
+        steps, signal = np.asarray(run["steps"]), np.asarray(run["signal"])
+        loss_ax.plot(steps, run["loss"], label=label, **style)
+        if np.all(signal == 0):
             grad_ax.text(0.5, 0.04, f"{label}: exactly 0 at every step", transform=grad_ax.transAxes,
                          ha="center", color=style["color"], fontsize=9)
         else:
-            grad_ax.plot(steps, np.where(grads > 0, grads, np.nan), **style)
-        alive_ax.plot(steps, result.alive[k], **style)
-    loss_ax.axhline(result.prior_loss, color=GREY, linestyle=":", linewidth=1.2,
-                    label=f"class frequency only ({result.prior_loss:.3f})")
-    loss_ax.axhline(result.linear_loss, color=GREY, linestyle="--", linewidth=1.2,
-                    label=f"a linear model ({result.linear_loss:.3f})")
-    loss_ax.set_ylim(0, max(0.75, float(np.nanmax(result.loss)) * 1.05))
+            grad_ax.plot(steps, np.where(signal > 0, signal, np.nan), **style)
+            positive.append(signal[signal > 0])
+        alive_ax.plot(steps, run["alive"], **style)
+    loss_ax.axhline(prior_loss, color=GREY, linestyle=":", linewidth=1.2,
+                    label=f"class frequency only ({prior_loss:.3f})")
+    loss_ax.axhline(linear_loss, color=GREY, linestyle="--", linewidth=1.2, label=f"a linear model ({linear_loss:.3f})")
+    loss_ax.set_ylim(0, 0.75)
     loss_ax.set_xlabel("training step")
-    loss_ax.set_ylabel("loss on all 200 points")
+    loss_ax.set_ylabel("loss on all points")
     loss_ax.set_title("loss")
     decade_log_y(grad_ax)
-    positive = result.hidden_grad[result.hidden_grad > 0]
-    if positive.size:
-        # room below the curves for the note about the runs whose gradient is exactly 0
-        grad_ax.set_ylim(positive.min() / 10, positive.max() * 2)
+    if positive:
+        values = np.concatenate(positive)  # room below the curves for the note about the exact zeros
+        grad_ax.set_ylim(values.min() / 10, values.max() * 2)
     grad_ax.set_xlabel("training step")
-    grad_ax.set_ylabel("‖∂L/∂W‖ on all points (log scale)")
-    grad_ax.set_title("gradient reaching the hidden layer")
+    grad_ax.set_ylabel("‖∂L/∂z₁‖ on all points (log scale)")
+    grad_ax.set_title("backward signal reaching the hidden layer")
     alive_ax.set_ylim(-0.03, 1.03)
     alive_ax.set_xlabel("training step")
     alive_ax.set_ylabel("fraction of hidden units")
@@ -281,7 +286,55 @@ def leaky_revival_plot(result: ex.LeakyRevival) -> Figure:
     return fig
 
 
-# --- 5. the comparison ---------------------------------------------------------------------------------------------
+# --- 5. deep networks from a bad start: one column per variant -------------------------------------------------------
+
+@styled
+def variant_comparison_plot(runs: Mapping[str, Sequence[Mapping[str, object]]], *, fitted: float = 0.05) -> Figure:
+    """One column per variant, so that none hides another: the loss of every seed over the steps (top) and the
+    dead fraction of every hidden layer when the run stopped (bottom).
+
+    ``runs``: label -> one dict per seed with ``"steps"`` (R,), ``"loss"`` (R,), ``"dead"`` (R, layers) and
+    ``"stopped"`` (``"fitted"``, ``"stalled"`` or None). A dot marks where a run was fitted (loss below
+    ``fitted``), a cross where it stalled.
+    """
+    if not runs:
+        raise ValueError("runs is empty; give label -> list of runs")
+    k = len(runs)
+    fig = new_figure(2, k, figsize=(1.9 * k + 0.9, 5.6), sharex="row", sharey="row")
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.09, top=0.82, wspace=0.08, hspace=0.45)
+    top, bottom = fig.axes[:k], fig.axes[k:]
+    longest = max(int(np.asarray(r["steps"])[-1]) for seeds in runs.values() for r in seeds)
+    for i, (label, seeds) in enumerate(runs.items()):
+        c = colour(i)
+        for r in seeds:
+            steps, loss = np.asarray(r["steps"]), np.asarray(r["loss"])
+            top[i].plot(steps, loss, color=c, linewidth=1.1, alpha=0.85)
+            marker = {"fitted": "o", "stalled": "x"}.get(str(r["stopped"]))
+            if marker:
+                top[i].plot(steps[-1], loss[-1], marker, color="black", markersize=4.5)
+            dead = np.asarray(r["dead"])[-1]
+            bottom[i].plot(np.arange(1, dead.size + 1), dead, "-o", color=c, markersize=3, linewidth=0.9, alpha=0.7)
+        top[i].axhline(fitted, color=GREY, linestyle=":", linewidth=1.0)
+        top[i].axhline(np.log(2), color=GREY, linestyle="--", linewidth=0.8)
+        escaped = sum(bool(np.any(np.asarray(r["loss"]) < 0.3)) for r in seeds)
+        name = label.replace(" (", "\n(")  # "PReLU\n(α starts at 0.25)": narrow panels
+        top[i].set_title(f"{name}\nescaped (loss < 0.3): {escaped} of {len(seeds)}", fontsize=9)
+        bottom[i].set_xticks(range(1, np.asarray(seeds[0]["dead"]).shape[1] + 1))
+        bottom[i].set_xlabel("hidden layer")
+    top[0].set_ylim(0, 0.9)
+    top[0].set_xlim(0, longest)
+    top[0].set_ylabel("loss on all points")
+    bottom[0].set_ylim(-0.03, 1.03)
+    bottom[0].set_ylabel("dead fraction\nwhen the run stopped")
+    for ax in top:
+        ax.set_xlabel("step", labelpad=1)
+    n = len(next(iter(runs.values())))
+    fig.suptitle(f"{n} seeds per variant, one line each; ● fitted (loss < {fitted:g}), × stalled (flat); "
+                 "dashed: ln 2, a coin flip", fontsize=10, y=0.985)
+    return fig
+
+
+# --- the widget's panels -------------------------------------------------------------------------------------------
 
 LOSS_TOP = 1.0
 """Upper end of the loss axes: the runs start near ln 2; larger values mean a run is blowing up."""
@@ -314,37 +367,6 @@ def _layer_panel(ax: Axes, labels: Sequence[str], values: np.ndarray) -> None:
     for k, label in enumerate(labels):
         _band(ax, layers, median[k], low[k], high[k], label, marker="o")
     _layer_axis(ax, len(layers))
-
-
-@styled
-def variant_comparison_plot(result: ex.VariantComparison) -> Figure:
-    """Variants from the same bad start: loss curves, and dead fraction and mean output per layer at the end.
-
-    Lines are medians over the seeds, bands span the smallest to the largest
-    value. ReLU is dashed and drawn underneath, so a variant that follows it
-    exactly (Leaky ReLU with a tiny slope) stays visible on top of it.
-    """
-    _check(result, ex.VariantComparison, "variant_comparison")
-    fig = new_figure(1, 3, figsize=(11.0, 4.0))
-    fig.subplots_adjust(left=0.06, right=0.985, bottom=0.3, top=0.87, wspace=0.3)
-    loss_ax, dead_ax, mean_ax = fig.axes
-    _loss_panel(loss_ax, result.record_steps, result.labels, result.loss)
-    _layer_panel(dead_ax, result.labels, result.final_dead)
-    _layer_panel(mean_ax, result.labels, result.mean_activation[:, :, -1])
-    dead_ax.set_ylim(-0.03, 1.03)
-    dead_ax.set_ylabel("fraction of the layer's units")
-    mean_ax.axhline(0, color=GREY, linewidth=0.8)
-    mean_ax.set_ylabel("mean output of the layer")
-    settings = result.settings
-    n = len(result.seeds)
-    loss_ax.set_title(f"loss (median and range of {n} seeds)")
-    dead_ax.set_title(f"dead after {settings['steps']:g} steps (z ≤ 0 on all inputs)", fontsize=10)
-    mean_ax.set_title(f"mean output after {settings['steps']:g} steps")
-    handles, names = loss_ax.get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncols=3, fontsize=8.5, bbox_to_anchor=(0.5, 0.0),
-               title=f"{settings['depth']:g} hidden layers of {settings['width']:g} units, every hidden bias starts "
-                     f"at {settings['bias']:g}", title_fontsize=8.5)
-    return fig
 
 
 # --- 6. the widget ------------------------------------------------------------------------------------------------

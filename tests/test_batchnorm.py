@@ -1,4 +1,4 @@
-"""Notebook 06 (batch normalization): the experiments, their plots, the self-checks and the widget."""
+"""Notebook 06 (batch normalization): the experiments module, its plots, the self-checks and the widget."""
 
 from __future__ import annotations
 
@@ -13,26 +13,33 @@ from vanishing.gradcheck import check_layer
 from vanishing.layers import BatchNorm
 from vanishing.plots import batchnorm as bn_plots
 
-# --------------------------------------------------------------------------------------------- section 1-2
+
+@pytest.fixture(scope="module")
+def digits():
+    return vn.scenarios.digits_split(rng=np.random.default_rng(0))
 
 
-def test_backward_properties_follow_from_the_formula():
-    p = bn_exp.batchnorm_backward_properties(n=8, d=4, scale=10.0, shift=5.0, rng=np.random.default_rng(0))
-    assert p.dx_norm > 1.0
-    assert p.sum_dx < 1e-12 * p.dx_norm  # no component along "shift the batch"
-    assert p.sum_dx_xhat < 1e-4 * p.dx_norm  # none along "stretch the batch" (up to eps)
-    assert p.constant_dout_dx < 1e-12  # a uniform push passes nothing back
-    assert p.output_change < 1e-4  # BN(10 x + 5) == BN(x) up to eps
-    assert abs(p.dx_scale_ratio - 1.0) < 1e-4  # dx shrinks as 1 / scale
-    assert p.bias_grad < 1e-12 < 0.1 < p.weight_grad  # a bias straight before BatchNorm learns nothing
+# --------------------------------------------------------------------------------------------- sections 1-2
 
 
-def test_engine_batchnorm_passes_gradcheck_in_both_modes():
-    errors = bn_exp.batchnorm_gradcheck(n=6, d=4, rng=np.random.default_rng(1))
-    assert set(errors) == {"train", "eval"}
-    for mode in errors.values():
-        assert set(mode) == {"x", "gamma", "beta"}
-        assert max(mode.values()) < 1e-7
+def test_backward_properties_the_notebook_states():
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 1.0, (8, 4)) * [0.5, 1.0, 3.0, 10.0] + [2.0, -1.0, 0.0, 30.0]
+    dout = rng.normal(0.0, 1.0, (8, 4))
+    bn = BatchNorm(4)
+    out, dx = bn.forward(x), bn.backward(dout)
+    size = np.linalg.norm(dx)
+    assert np.abs(dx.sum(axis=0)).max() < 1e-12 * size  # no component along "shift the batch"
+    assert np.abs((dx * bn.cache["x_hat"]).sum(axis=0)).max() < 1e-4 * size  # none along "stretch it" (up to eps)
+    bn.forward(x)
+    assert np.abs(bn.backward(np.tile(dout[:1], (8, 1)))).max() < 1e-12  # a uniform push passes nothing back
+    moved = bn.forward(10 * x + 5)
+    assert np.abs(moved - out).max() < 1e-3  # BN(10 x + 5) == BN(x) up to eps
+    assert 10 * np.linalg.norm(bn.backward(dout)) / size == pytest.approx(1.0, abs=1e-4)  # dx shrinks as 1/10
+    pair = vn.Sequential([vn.Dense(3, 4, rng=rng, bias=0.5), BatchNorm(4)])
+    pair.forward(rng.normal(0.0, 1.0, (8, 3)))
+    pair.backward(dout)
+    assert np.linalg.norm(pair[0].grads["b"]) < 1e-12 < 0.1 < np.linalg.norm(pair[0].grads["W"])
 
 
 def test_eval_mode_is_the_affine_map_of_the_running_statistics_and_does_not_update_them():
@@ -45,6 +52,7 @@ def test_eval_mode_is_the_affine_map_of_the_running_statistics_and_does_not_upda
     out = layer.eval().forward(x)
     assert np.allclose(out, (x - mean) / np.sqrt(var + layer.eps))
     assert np.array_equal(layer.buffers["running_mean"], mean) and np.array_equal(layer.buffers["running_var"], var)
+    assert max(check_layer(layer, rng.normal(0.0, 1.0, (4, 3)), rng=rng).values()) < 1e-7
 
 
 # --------------------------------------------------------------------------------------------- RandomShift
@@ -74,6 +82,8 @@ def test_random_shift_rejects_bad_levels_and_noise_without_batchnorm():
     with pytest.raises(ValueError, match="batchnorm='none' has none"):
         bn_exp.batchnorm_mlp("tanh", "none", noise=0.5, rng=np.random.default_rng(0),
                              noise_rng=np.random.default_rng(1))
+    with pytest.raises(TypeError, match="noise_rng=None"):
+        bn_exp.batchnorm_mlp("tanh", "before", noise=0.5, rng=np.random.default_rng(0))
 
 
 def test_noise_layers_leave_the_weights_as_without_noise():
@@ -85,7 +95,16 @@ def test_noise_layers_leave_the_weights_as_without_noise():
                for (_, a), (_, b) in zip(vn.models.dense_layers(clean), vn.models.dense_layers(noisy), strict=True))
 
 
-# --------------------------------------------------------------------------------------------- section 3 and 6
+def test_batchnorm_mlp_uses_he_for_relu_and_the_given_bias():
+    relu = bn_exp.batchnorm_mlp("relu", "before", depth=2, bias=-3.0, rng=np.random.default_rng(0))
+    glorot = bn_exp.batchnorm_mlp("tanh", "before", depth=2, rng=np.random.default_rng(0))
+    first_relu, first_tanh = relu[0].params["W"], glorot[0].params["W"]
+    assert np.abs(first_relu).max() <= np.sqrt(6 / 64) + 1e-12 < np.abs(first_relu).max() * 1.1
+    assert np.abs(first_tanh).max() <= np.sqrt(6 / (64 + 32)) + 1e-12
+    assert np.all(relu[0].params["b"] == -3.0) and np.all(relu[-1].params["b"] == 0.0)
+
+
+# --------------------------------------------------------------------------------------------- the widget's run
 
 
 @pytest.fixture(scope="module")
@@ -105,28 +124,33 @@ def test_batchnorm_training_records_shapes(sigmoid_runs):
     assert list(run.probe_steps) == [0, 10, 20, 30, 40, 50, 60]
     assert run.input_mean.shape == (7, 10, 32) and run.input_std.shape == (7, 10, 32)
     assert run.label == "sigmoid, BN before" and sigmoid_runs["noisy"].label == "sigmoid, BN before + noise 1"
+    assert np.array_equal(run.init_norms, run.grad_norms[0])
+    assert np.array_equal(run.late_norms, np.median(run.grad_norms[30:], axis=0))
 
 
 def test_batchnorm_before_sigmoid_keeps_the_gradient_and_the_plain_network_loses_it(sigmoid_runs):
     none, before = sigmoid_runs["none"], sigmoid_runs["before"]
-    assert none.ratio("init") < 1e-4 and none.ratio("late") < 1e-4  # notebook 01's vanishing gradient
-    assert 0.1 < before.ratio("init") < 10 and 0.1 < before.ratio("late") < 10
-    assert none.mean_loss("last") > 2.2  # chance level is ln 10 = 2.30
-    assert before.mean_loss("last") < before.mean_loss("first") - 0.5
+    assert none.init_norms[0] / none.init_norms[-1] < 1e-4  # notebook 01's vanishing gradient
+    assert 0.1 < before.init_norms[0] / before.init_norms[-1] < 10
+    assert np.mean(none.loss[-10:]) > 2.2  # chance level is ln 10 = 2.30
+    assert np.mean(before.loss[-10:]) < np.mean(before.loss[:10]) - 0.5
     assert before.test_accuracy > 0.5 > none.test_accuracy
 
 
 def test_noisy_batchnorm_moves_the_layer_inputs_far_more_and_still_trains(sigmoid_runs):
+    def drift(run):
+        return np.median(np.abs(np.diff(run.input_mean, axis=0)).mean(axis=(1, 2)))
+
     none, before, noisy = sigmoid_runs["none"], sigmoid_runs["before"], sigmoid_runs["noisy"]
-    assert np.median(noisy.drift) > 10 * max(np.median(before.drift), np.median(none.drift))
-    assert noisy.mean_loss("last") < none.mean_loss("last") - 0.3
+    assert drift(noisy) > 10 * max(drift(before), drift(none))
+    assert np.mean(noisy.loss[-10:]) < np.mean(none.loss[-10:]) - 0.3
 
 
-def test_batchnorm_training_is_deterministic_and_probe_free_runs_train_identically():
+def test_batchnorm_training_is_deterministic_and_probes_do_not_disturb_it():
     a = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=0)
     b = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=32)
     assert np.array_equal(a.loss, b.loss) and np.array_equal(a.grad_norms, b.grad_norms)
-    assert a.input_mean.shape == (0, 3, 32) and a.drift.size == 0
+    assert a.input_mean.shape == (0, 3, 32) and a.probe_steps.size == 0
 
 
 def test_batchnorm_training_reports_divergence():
@@ -140,123 +164,136 @@ def test_batchnorm_training_reports_divergence():
                                  {"noise": 2.0}, {"probe": 1}, {"seed": -1}, {"lr": 0.0}])
 def test_batchnorm_training_rejects_bad_settings(bad):
     with pytest.raises((ValueError, TypeError), match=next(iter(bad))):
-        bn_exp.batchnorm_training(**{"steps": 2, **bad})
-
-
-def test_tables_name_every_run(sigmoid_runs):
-    text = bn_exp.batchnorm_table({r.label: r for r in sigmoid_runs.values()})
-    assert "sigmoid, no BN" in text and "test accuracy" in text
-    assert "input-mean change per 10 steps" in bn_exp.covariate_shift_table({r.label: r for r in sigmoid_runs.values()})
+        bn_exp.batchnorm_training(**{"steps": 2, "batchnorm": "before", **bad})
 
 
 # --------------------------------------------------------------------------------------------- section 4
 
 
-@pytest.fixture(scope="module")
-def dead_start():
-    return bn_exp.relu_batchnorm_positions(bias=-3.0, lr=0.1, steps=40, every=10, probe=128)
-
-
-def test_negative_bias_kills_the_plain_relu_net_and_batchnorm_before_revives_it(dead_start):
-    none, before, after = dead_start["none"], dead_start["before"], dead_start["after"]
-    assert np.all(none.dead[:, 1:] == 1.0)  # layers 2.. dead at the start and stay dead
-    assert np.all(before.dead == 0.0)
-    assert before.inactive[0].mean() == pytest.approx(0.5, abs=0.05)  # zero-centred: about half the outputs at 0
-    assert after.inactive[0].mean() > 0.9  # after the ReLU, BatchNorm comes too late
-    assert np.mean(before.loss[-10:]) < np.mean(none.loss[-10:]) - 0.5
-
-
-def test_batchnorm_before_relu_cancels_the_bias(dead_start):
-    zero = bn_exp.relu_batchnorm_positions(("before",), bias=0.0, lr=0.1, steps=40, every=10, probe=128)
-    assert np.max(np.abs(zero["before"].loss - dead_start["before"].loss)) < 1e-10
-    assert "dead units per layer" in bn_exp.relu_position_table(dead_start)
+def test_negative_bias_kills_the_plain_relu_net_and_batchnorm_before_cancels_it(digits):
+    X_train, _, y_train, _ = digits
+    probe = X_train[:128]
+    runs = {}
+    for position, bias in (("none", -3.0), ("before", -3.0), ("after", -3.0), ("zero bias", 0.0)):
+        model = bn_exp.batchnorm_mlp("relu", "before" if position == "zero bias" else position, depth=4, bias=bias,
+                                     rng=np.random.default_rng(0))
+        dead = vn.diagnostics.DeadFraction(probe, every=10)
+        history = vn.fit(model, "softmax_ce", vn.optim.SGD(model, lr=0.1), X_train, y_train, batch_size=32,
+                         steps=30, rng=np.random.default_rng(1), callbacks=[dead])
+        runs[position] = (dead.history, np.asarray(history.loss))
+    assert np.all(runs["none"][0][:, 1:] == 1.0)  # layers 2.. dead at the start and stay dead
+    assert np.all(runs["before"][0] == 0.0)
+    assert np.max(np.abs(runs["zero bias"][1] - runs["before"][1])) < 1e-10  # the bias before BatchNorm does nothing
+    assert np.mean(runs["before"][1][-10:]) < np.mean(runs["none"][1][-10:]) - 0.5
 
 
 # --------------------------------------------------------------------------------------------- section 5
 
 
-def test_batch_statistics_follow_theory():
-    stats = bn_exp.batch_statistics_noise((2, 4, 16, 64, 256), trials=4000, rng=np.random.default_rng(0))
-    assert np.allclose(stats.sd_mean, stats.theory_sd_mean, rtol=0.1)
-    assert np.allclose(stats.sd_var, stats.theory_sd_var, rtol=0.2)
-    typical, extreme = stats.example_xhat[0], stats.example_xhat[1]
-    assert stats.example_xhat_population[0] == pytest.approx(1.0, abs=0.05)
-    assert np.allclose(np.abs(typical[[0, 2], 0]), 1.0, atol=0.01)  # a batch of two: +1 or -1
-    assert typical[0, 0] < 0 < typical[2, 0]
-    assert np.all(extreme <= np.sqrt(stats.batch_sizes - 1) + 1e-9)  # |x_hat| <= sqrt(B - 1)
-    assert "theory" in bn_exp.batch_statistics_table(stats)
+def test_batch_statistics_follow_theory(digits):
+    values = vn.Dense(64, 32, rng=np.random.default_rng(0)).forward(digits[0])[:, 0]
+    typical = int(np.argmin(np.abs(values - values.mean() - values.std())))
+    sizes = np.array([2, 4, 16, 64, 256])
+    stats = bn_exp.batch_statistics(values, sizes, trials=4000, examples=(typical, int(np.argmax(values))),
+                                    rng=np.random.default_rng(0))
+    assert stats["sigma"] == pytest.approx(values.std())
+    assert np.allclose(stats["sd_mean"], stats["theory_sd_mean"], rtol=0.1)
+    assert np.allclose(stats["sd_var"], stats["theory_sd_var"], rtol=0.2)
+    assert stats["xhat"].shape == (2, 3, 5)
+    typical_xhat, extreme_xhat = stats["xhat"]
+    assert np.allclose(np.abs(typical_xhat[[0, 2], 0]), 1.0, atol=0.01)  # a batch of two: +1 or -1
+    assert typical_xhat[0, 0] < 0 < typical_xhat[2, 0]
+    assert np.all(extreme_xhat <= np.sqrt(sizes - 1) + 1e-9)  # |x_hat| <= sqrt(B - 1)
 
 
-def test_small_batches_open_a_gap_between_train_and_eval_mode():
-    runs = {r.batch_size: r for r in bn_exp.batch_size_gap((4, 128), steps=100)}
-    assert runs[4].gap > 0.1
-    assert abs(runs[128].gap) < 0.05
-    assert "gap" in bn_exp.batch_size_table(list(runs.values()))
+def test_batch_statistics_rejects_bad_input():
+    with pytest.raises(ValueError, match="batch_sizes"):
+        bn_exp.batch_statistics(np.arange(10.0), [1], trials=5, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="values"):
+        bn_exp.batch_statistics(np.zeros((3, 3)), [2], trials=5, rng=np.random.default_rng(0))
 
 
 @pytest.fixture(scope="module")
-def bug():
-    return bn_exp.eval_mode_bug((2, 32, 449), compositions=10, steps=100)
+def trained(digits):
+    X_train, _, y_train, _ = digits
+    model = bn_exp.batchnorm_mlp("relu", "before", depth=3, rng=np.random.default_rng(0))
+    vn.fit(model, "softmax_ce", vn.optim.SGD(model, lr=0.1), X_train, y_train, batch_size=32, steps=100,
+           rng=np.random.default_rng(1))
+    return model
 
 
-def test_eval_mode_does_not_depend_on_the_batch_and_train_mode_does(bug):
-    assert np.all(bug.eval_batched_accuracy == bug.eval_accuracy)
-    assert bug.train_mode_accuracy[0] < bug.eval_accuracy - 0.3
-    assert bug.sorted_accuracy < 0.5 < bug.eval_accuracy
-    assert np.ptp(bug.example_probs) > 0.01  # one image, different batch partners, different predictions
-    assert bug.eval_leaves_buffers
+def test_small_batches_and_sorted_data_break_a_training_mode_evaluation(trained, digits):
+    _, X_test, _, y_test = digits
+    right = vn.train.evaluate(trained, "softmax_ce", X_test, y_test).accuracy
+    order = np.random.default_rng(0).permutation(len(X_test))
+    assert bn_exp.train_mode_pass(trained, X_test, y_test, 2, order=order)[0] < right - 0.3
+    assert abs(bn_exp.train_mode_pass(trained, X_test, y_test, 449)[0] - right) < 0.05
+    assert bn_exp.train_mode_pass(trained, X_test, y_test, 16, order=np.argsort(y_test, kind="stable"))[0] < 0.5
 
 
-def test_a_training_mode_evaluation_moves_the_running_statistics(bug):
-    assert len(bug.running_trace) == len(bug.batch_means) + 1 == len(bug.batch_labels) + 1
-    assert list(bug.batch_labels) == sorted(bug.batch_labels)
-    assert bug.running_shift[0] > 0.05
-    assert "training mode (bug)" in bn_exp.eval_mode_table(bug)
-
-
-def test_train_mode_pass_restores_or_keeps_the_running_statistics():
+def test_train_mode_pass_restores_or_keeps_the_running_statistics(digits):
+    _, X_test, _, y_test = digits
     model = bn_exp.batchnorm_mlp("relu", "before", depth=2, rng=np.random.default_rng(0))
     model.eval()
-    X_train, X_test, _, y_test = vn.scenarios.digits_split(rng=np.random.default_rng(0))
     before = {k: v.copy() for k, v in model.buffers.items()}
-    bn_exp.train_mode_pass(model, X_test, y_test, 32)
+    accuracy, loss, running, means = bn_exp.train_mode_pass(model, X_test, y_test, 32)
     assert all(np.array_equal(v, before[k]) for k, v in model.buffers.items()) and not model.training
-    _, _, trace, means = bn_exp.train_mode_pass(model, X_test, y_test, 32, update_running=True, watch=(1, 0))
+    assert 0 <= accuracy <= 1 and loss > 0 and running.size == means.size == 0
+    _, _, running, means = bn_exp.train_mode_pass(model, X_test, y_test, 32, update_running=True, watch=(1, 0))
     assert not np.array_equal(model.buffers["1.running_mean"], before["1.running_mean"])
     assert not model.training and not model[1].training
     # 449 = 14 x 32 + 1: the lone last image joins the 14th batch
-    assert trace[-1] == model.buffers["1.running_mean"][0] and len(means) == 14
+    assert len(means) == 14 and len(running) == 15 and running[0] == before["1.running_mean"][0]
+    assert running[-1] == model.buffers["1.running_mean"][0]
+    x = model[0].forward(X_test[:32])[:, 0]
+    assert means[0] == pytest.approx(x.mean())  # the first batch's mean of the watched unit
+    assert running[1] == pytest.approx(0.9 * running[0] + 0.1 * x.mean())
     with pytest.raises(ValueError, match="not a BatchNorm"):
         bn_exp.train_mode_pass(model, X_test, y_test, 32, watch=(0, 0))
+    with pytest.raises(ValueError, match="batch_size=1"):
+        bn_exp.train_mode_pass(model, X_test, y_test, 1)
 
 
 # --------------------------------------------------------------------------------------------- plots
 
 
-def test_plots_return_figures(sigmoid_runs, dead_start, bug):
-    stats = bn_exp.batch_statistics_noise((2, 8, 32), trials=50, rng=np.random.default_rng(0))
+def test_plots_return_figures(sigmoid_runs, digits):
+    runs = sigmoid_runs.values()
+    values = np.random.default_rng(0).normal(0.0, 1.0, 200)
+    stats = bn_exp.batch_statistics(values, (2, 8, 32), trials=50, examples=(0, 1), rng=np.random.default_rng(0))
+    dead = np.array([[0.5, 1.0], [0.5, 1.0]])
+    inputs = np.stack([np.stack([r.input_mean, r.input_std], axis=2) for r in runs])  # (runs, records, L, 2, w)
     figures = [
-        bn_plots.batchnorm_flow_plot({r.label: r for r in sigmoid_runs.values()}),
+        bn_plots.batchnorm_flow_plot({r.label: r for r in runs}),
         bn_plots.batchnorm_flow_plot(sigmoid_runs["before"]),
-        bn_plots.covariate_shift_plot({r.label: r for r in sigmoid_runs.values()}),
-        bn_plots.relu_position_plot({"dead start": dead_start}),
-        bn_plots.batch_noise_plot(stats),
-        bn_plots.batch_size_plot(bn_exp.batch_size_gap((8, 16), steps=5)),
-        bn_plots.eval_bug_plot(bug),
+        bn_plots.batchnorm_signal_plot({r.label: (r.grad_norms, r.loss) for r in runs}),
+        bn_plots.covariate_shift_plot({r.label: (r.probe_steps, inputs[i], r.loss) for i, r in enumerate(runs)}),
+        bn_plots.relu_position_plot({"a": {"none": ([0, 10], dead, np.ones(10)), "after": ([0, 10], dead / 2,
+                                                                                          np.ones(10))}}),
+        bn_plots.batch_noise_plot((2, 8, 32), stats, (values[0] / values.std(), values[1] / values.std())),
+        bn_plots.batch_size_plot({2: (0.2, 0.1), 8: (0.9, 0.7)}, steps=5),
+        bn_plots.eval_bug_plot({"batch_sizes": [2, 8], "eval": [0.9, 0.9], "train": [0.3, 0.8], "sorted": (16, 0.2)},
+                               {"running": [0.0, 0.1, 0.2], "batch_means": [1.0, 1.0], "batch_labels": [0, 1],
+                                "train_mean": 0.0, "unit": 0, "batch_size": 16}),
     ]
     assert all(isinstance(f, Figure) for f in figures)
 
 
 def test_plots_reject_wrong_inputs(sigmoid_runs):
+    run = sigmoid_runs["none"]
     with pytest.raises(TypeError, match="BatchNormRun"):
         bn_plots.batchnorm_flow_plot({})
-    with pytest.raises(TypeError, match="batch_statistics_noise"):
-        bn_plots.batch_noise_plot(None)
+    with pytest.raises(TypeError, match="batch_statistics"):
+        bn_plots.batch_noise_plot((2,), None, (0.0, 1.0))
+    with pytest.raises(TypeError, match="tuple of 2 items"):
+        bn_plots.batchnorm_signal_plot({"x": run.grad_norms})
+    inputs = np.stack([run.input_mean, run.input_std], axis=2)
     with pytest.raises(ValueError, match="layer=1 is out of range"):
-        bn_plots.covariate_shift_plot({"x": sigmoid_runs["none"]}, layer=1)
-    no_probe = bn_exp.batchnorm_training("tanh", "none", depth=2, steps=3, probe=0)
-    with pytest.raises(ValueError, match="without a probe"):
-        bn_plots.covariate_shift_plot({"x": no_probe})
+        bn_plots.covariate_shift_plot({"x": (run.probe_steps, inputs, run.loss)}, layer=1)
+    with pytest.raises(ValueError, match="expected \\(records, layers, 2, width\\)"):
+        bn_plots.covariate_shift_plot({"x": (run.probe_steps, run.input_mean, run.loss)})
+    with pytest.raises(TypeError, match="accuracy must be"):
+        bn_plots.batch_size_plot({}, steps=1)
 
 
 # --------------------------------------------------------------------------------------------- self-checks
@@ -324,6 +361,27 @@ def test_check_batchnorm_eval():
     assert batch_stats.passed is False
 
 
+def test_check_running_mean_steps_agrees_with_the_engine_and_names_the_usual_slips():
+    bn, steps = BatchNorm(1), 0
+    while abs(bn.buffers["running_mean"][0] - 5.0) >= 0.05:
+        bn.forward(np.array([[4.0], [6.0]]))
+        steps += 1
+    assert steps == 44
+    assert checks.check_running_mean_steps(None).passed is None
+    assert checks.check_running_mean_steps(...).passed is None
+    assert checks.check_running_mean_steps(44).passed is True
+    assert checks.check_running_mean_steps(np.int64(44)).passed is True
+    assert "time scale" in checks.check_running_mean_steps(10).message
+    assert "ln(1 - m)" in checks.check_running_mean_steps(46).message
+    assert "one batch short" in checks.check_running_mean_steps(43).message
+    assert "still more than 1 %" in checks.check_running_mean_steps(20).message
+    assert "already was" in checks.check_running_mean_steps(100).message
+    assert "whole number" in checks.check_running_mean_steps(44.5).message
+    for wrong in ("44", True, [44]):
+        result = checks.check_running_mean_steps(wrong)
+        assert result.passed is False and "whole number" in result.message
+
+
 # --------------------------------------------------------------------------------------------- widget
 
 
@@ -335,13 +393,3 @@ def test_widget_controls_reach_the_experiment():
     assert app.result is r and app.stale  # a Run button: nothing recomputed yet
     app.run_button.click()
     assert app.result.batchnorm == "before" and not app.stale
-
-
-def test_check_batchnorm_eval_prediction_names_the_usual_slips():
-    assert checks.check_batchnorm_eval_prediction(None).passed is None
-    assert checks.check_batchnorm_eval_prediction(2.5).passed is True
-    assert "square root" in checks.check_batchnorm_eval_prediction(1.5).message
-    assert "running mean" in checks.check_batchnorm_eval_prediction(3.5).message
-    assert "beta" in checks.check_batchnorm_eval_prediction(2.0).message
-    assert "own statistics" in checks.check_batchnorm_eval_prediction(0.5).message
-    assert checks.check_batchnorm_eval_prediction("2.5?").passed is False

@@ -10,7 +10,7 @@ import numpy as np
 from ._core import Args, CheckResult, _fmt, _kind, call_learner, check_function, is_placeholder
 
 NOTEBOOK = "06"
-__all__ = ["check_batchnorm_backward", "check_batchnorm_eval", "check_batchnorm_eval_prediction"]
+__all__ = ["check_batchnorm_backward", "check_batchnorm_eval", "check_running_mean_steps"]
 
 _BACKWARD_TODO = "define batchnorm_backward(dout, x_hat, inv_std, gamma) above, run it, then run this check again"
 _BACKWARD_HINT = ("with g = dout * gamma: dx = inv_std / N * (N * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0)),"
@@ -155,38 +155,56 @@ def check_batchnorm_eval(fn: Any) -> CheckResult:
     )
 
 
-def check_batchnorm_eval_prediction(value: Any) -> CheckResult:
-    r"""Notebook 06: the evaluation-mode output, by hand, of a unit with running mean 1, running variance 4,
-    :math:`\gamma = 2`, :math:`\beta = 0.5`, for the input 3 (:math:`\epsilon` may be ignored).
+def _steps_to_settle(momentum: float = 0.1, target: float = 5.0, tolerance: float = 0.01) -> int:
+    """Reference: training-mode forwards of the engine's BatchNorm until its running mean is within ``tolerance``."""
+    from ..layers import BatchNorm
 
-    Compared with the engine's ``BatchNorm`` in evaluation mode (which includes
-    :math:`\epsilon = 10^{-5}`) to within 0.001. The usual slips get a specific
-    message: dividing by the variance instead of the standard deviation,
-    leaving out the mean or :math:`\beta`, or normalising with the example's
-    own statistics.
+    bn = BatchNorm(1, momentum=momentum)
+    batch = np.array([[target - 1.0], [target + 1.0]])  # batch mean: target
+    for k in range(1, 10_000):
+        bn.forward(batch)
+        if abs(bn.buffers["running_mean"][0] - target) < tolerance * target:
+            return k
+    raise RuntimeError("the running mean never settled")  # not reached for 0 < momentum <= 1
+
+
+def check_running_mean_steps(value: Any) -> CheckResult:
+    r"""Notebook 06: the number of training batches after which a running mean that starts at 0 is within
+    1 % of a batch mean that stays at 5, with momentum :math:`m = 0.1`.
+
+    The reference runs the engine's ``BatchNorm``. After k batches the running
+    mean is :math:`5\,(1 - (1-m)^k)`, within 1 % once :math:`(1-m)^k < 0.01`: k = 44.
+    Usual slips get their own message: :math:`1/m = 10` (the time scale of the
+    average, not the time to 1 %), :math:`\ln 100/m \approx 46` (the
+    approximation :math:`\ln(1-m) \approx -m`), and off by one.
     """
-    name = "batchnorm_eval_prediction"
+    name = "running_mean_steps"
     if is_placeholder(value):
-        return CheckResult(None, name, "not attempted yet: set predicted_output to your number and run the cell")
-    expected = float(_eval_reference(np.array([[3.0]]), np.array([1.0]), np.array([4.0]), np.array([2.0]),
-                                     np.array([0.5]))[0, 0])
-    try:
-        got = float(value)
-    except (TypeError, ValueError):
-        return CheckResult(False, name, f"expected a number, got {_kind(value)}")
-    if abs(got - expected) <= 1e-3:
-        return CheckResult(True, name, f"{got:g} is correct: 2 · (3 − 1) / √4 + 0.5 = {expected:.4f} "
-                                       "(the engine, with ε = 1e-5).")
+        return CheckResult(None, name, "not attempted yet: set steps_to_one_percent to a whole number and run the cell")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
+        return CheckResult(False, name, f"expected a whole number of batches, got {_kind(value)}")
+    expected = _steps_to_settle()
+    formula = f"0.9^{expected} = {0.9 ** expected:.4f} < 0.01 <= 0.9^{expected - 1} = {0.9 ** (expected - 1):.4f}"
+    if value != int(value):
+        return CheckResult(False, name, f"{value:g} is not a whole number: a running mean changes once per batch",
+                           hint="find the first whole k with 0.9**k < 0.01")
+    k = int(value)
+    if k == expected:
+        return CheckResult(True, name, f"{k} batches: the running mean is 5 (1 - 0.9^k), and {formula}. "
+                                       "The engine's BatchNorm agrees.")
     slips = {
-        1.5: "you divided by the variance 4; divide by its square root, the standard deviation 2",
-        3.5: "you left out the running mean: subtract it from the input first",
-        2.0: "you left out beta: add it after scaling by gamma",
-        0.5: "with the example's own statistics a single input normalises to 0, leaving only beta; evaluation "
-             "mode uses the running statistics instead",
+        10: "1/m = 10 batches is the time scale of the average (after 10 batches the start still weighs "
+            "0.9^10 = 35 %), not the time to come within 1 %",
+        46: "ln(100)/m = 46 uses ln(1 - m) ≈ -m; close, but ln(0.9) = -0.105, not -0.1",
+        expected - 1: "one batch short: after that many batches 0.9^k is still above 0.01",
+        expected + 1: "one batch too many: the running mean is already within 1 % a batch earlier",
     }
-    for wrong, why in slips.items():
-        if abs(got - wrong) <= 1e-3:
-            return CheckResult(False, name, f"{got:g} is not right: {why}.")
-    return CheckResult(False, name, f"{got:g} is not right.",
-                       hint="normalise with the running statistics, (x - running_mean) / sqrt(running_var), then "
-                            "multiply by gamma and add beta")
+    if k in slips:
+        why = slips[k]
+    elif k < expected:
+        why = f"after {k} batches the running mean is {5 * (1 - 0.9 ** k):.3f}, still more than 1 % below 5"
+    else:
+        why = f"after {k} batches the running mean is within 1 %, but it already was {k - expected} batches earlier"
+    return CheckResult(False, name, f"{k} is not right: {why}.",
+                       hint="after k batches the running mean is 5 * (1 - 0.9**k); solve 0.9**k < 0.01 for the "
+                            "smallest whole k")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -10,7 +9,7 @@ import numpy as np
 from ._core import CheckResult, _fmt, _kind, call_learner, is_placeholder
 
 NOTEBOOK = "07"
-__all__ = ["check_adam_step", "check_rosenbrock_settings"]
+__all__ = ["check_adam_step", "check_stability_limits"]
 
 
 # --- the Adam step ---------------------------------------------------------------------------------------------------
@@ -142,49 +141,60 @@ def check_adam_step(fn: Any) -> CheckResult:
                                    f"with both settings ({len(ADAM_RUNS)} runs).")
 
 
-# --- the Rosenbrock valley -------------------------------------------------------------------------------------------
+# --- the largest stable learning rate -----------------------------------------------------------------------------
 
-def check_rosenbrock_settings(settings: Any) -> CheckResult:
-    """Notebook 07: optimizer settings that bring the Rosenbrock run within 0.05 of (1, 1) in 500 steps.
+def stability_limits(kappa: float = 50.0, momentum: float = 0.9) -> dict[str, float]:
+    r"""The largest learning rates at which SGD, momentum and Nesterov converge on :math:`\tfrac12(x^2 + \kappa y^2)`.
 
-    ``settings`` is a dict with ``"method"`` (``"sgd"``, ``"momentum"``,
-    ``"nesterov"``, ``"rmsprop"``, ``"adam"``), ``"lr"``, and optionally the
-    method's own settings (``"momentum"``, ``"beta1"``, ``"beta2"``, ``"rho"``,
-    ``"eps"``). The check runs
-    :func:`vanishing.experiments.optimizers.rosenbrock_attempt` from (−1.2, 1)
-    and reports the final distance to the minimum.
+    Along y a step is a linear map of :math:`(y, v)`; with :math:`a = \eta\kappa` its eigenvalues
+    solve :math:`z = 1 - a` (SGD), :math:`z^2 - (1 + \mu - a)z + \mu = 0` (momentum) and
+    :math:`z^2 - (1 + \mu)(1 - a)z + \mu(1 - a) = 0` (Nesterov). The run diverges once one
+    eigenvalue passes -1: :math:`a = 2`, :math:`a = 2(1 + \mu)` and :math:`a = 2(1 + \mu)/(1 + 2\mu)`.
     """
-    from ..experiments.optimizers import OPTIMIZER_METHODS, ROSENBROCK_BUDGET, ROSENBROCK_TOLERANCE, rosenbrock_attempt
+    mu = momentum
+    return {"sgd": 2 / kappa, "momentum": 2 * (1 + mu) / kappa, "nesterov": 2 * (1 + mu) / ((1 + 2 * mu) * kappa)}
 
-    name = "rosenbrock_settings"
-    example = '{"method": "momentum", "lr": 0.001, "momentum": 0.9}'
-    if is_placeholder(settings):
-        return CheckResult(None, name, f"not attempted yet: set rosenbrock_settings to a dict such as {example}")
-    if not isinstance(settings, dict):
-        return CheckResult(False, name, f"expected a dict such as {example}, got {_kind(settings)}")
-    options = dict(settings)
-    method = options.pop("method", None)
-    lr = options.pop("lr", None)
-    if method not in OPTIMIZER_METHODS:
-        return CheckResult(False, name, f"'method' is {method!r}; allowed: {', '.join(map(repr, OPTIMIZER_METHODS))}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        return CheckResult(False, name, f"'lr' is {lr!r}; it must be a positive number")
-    try:
-        run = rosenbrock_attempt(method, float(lr), **options)
-    except (TypeError, ValueError) as error:
-        return CheckResult(False, name, f"these settings do not work: {error}")
-    distance = run.distance_to_minimum()
-    where = f"{run.label} from (-1.2, 1)"
-    if run.left_at > 0:
-        return CheckResult(False, name, f"{where} left the window at step {run.left_at}: it diverged",
-                           hint="the learning rate is too large for this valley's steep walls; try one 3-10x smaller")
-    if distance < ROSENBROCK_TOLERANCE:
-        return CheckResult(True, name, f"{where} ends {distance:.2g} from (1, 1) after {ROSENBROCK_BUDGET} steps "
-                                       f"(f = {run.values[-1]:.2g}).")
-    hint = {
-        "sgd": "plain SGD cannot: an lr small enough for the steep walls crawls along the floor. Add momentum",
-        "rmsprop": "RMSProp without momentum keeps bouncing at a step of about lr; try Adam or momentum",
-    }.get(method, "in the widget, try larger learning rates (until the path starts to leave the window) and "
-                  "a momentum or beta1 close to 1")
-    return CheckResult(False, name, f"{where} ends {distance:.2g} from (1, 1) after {ROSENBROCK_BUDGET} steps; "
-                                    f"it needs to be below {ROSENBROCK_TOLERANCE:g}", hint=hint)
+
+def check_stability_limits(limits: Any) -> CheckResult:
+    r"""Notebook 07: the largest stable learning rate of SGD, momentum and Nesterov (μ = 0.9) on the valley.
+
+    ``limits`` is a dict ``{"sgd": ..., "momentum": ..., "nesterov": ...}``; each
+    value must be within 2 % of the limit :func:`stability_limits` derives
+    (0.04, 0.076 and 0.0271 for κ = 50). Usual slips get their own message: the
+    limit of the *effective* step turned into a learning rate (0.004 for
+    momentum), a run stopped by the plotting window (about 0.0695 for momentum),
+    Nesterov given momentum's limit, and 1/κ for SGD (where the steep direction
+    converges fastest, not where it stops converging).
+    """
+    name = "stability_limits"
+    example = '{"sgd": ..., "momentum": ..., "nesterov": ...}'
+    if is_placeholder(limits):
+        return CheckResult(None, name, f"not attempted yet: set stable_limits to a dict {example} and run the cell")
+    if not isinstance(limits, dict) or set(limits) != {"sgd", "momentum", "nesterov"}:
+        got = sorted(limits) if isinstance(limits, dict) else _kind(limits)
+        return CheckResult(False, name, f"expected a dict with the keys 'sgd', 'momentum' and 'nesterov', got {got}")
+    expected = stability_limits()
+    slips = {
+        ("momentum", 0.1 * expected["sgd"]): "that is SGD's limit times (1 - mu): momentum's limit on the effective "
+                                             "step lr/(1 - mu) is not SGD's",
+        ("momentum", 0.0695): "the run probably stopped when it left the plotting window: near its limit momentum "
+                              "swings far out before it converges; judge by where the run ends, without a window",
+        ("nesterov", expected["momentum"]): "that is heavy-ball momentum's limit; Nesterov's look-ahead step "
+                                            "reacts more strongly to the steep direction",
+        ("sgd", 1 / 50): "at lr = 1/kappa the steep direction converges fastest (in one step); it stops converging "
+                         "when the factor 1 - lr * kappa reaches -1",
+    }
+    for method in ("sgd", "momentum", "nesterov"):
+        value = limits[method]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return CheckResult(False, name, f"limits[{method!r}] is {_kind(value)}; expected a number")
+        if abs(value - expected[method]) <= 0.02 * expected[method]:
+            continue
+        why = next((text for (m, wrong), text in slips.items() if m == method and abs(value - wrong) <= 0.02 * wrong),
+                   "too large: the run diverges there" if value > expected[method] else
+                   "too small: the run still converges above it")
+        return CheckResult(False, name, f"{method}: {value:.4g} is not the limit; {why}.",
+                           hint="bisect: a run converges if its distance from the minimum shrinks; or find where an "
+                                "eigenvalue of the step's linear map in (y, v) passes -1")
+    return CheckResult(True, name, "right: " + ", ".join(f"{m} {v:.4g}" for m, v in expected.items()) + " (from "
+                                   "where an eigenvalue of the step passes -1, for kappa = 50 and mu = 0.9).")

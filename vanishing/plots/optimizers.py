@@ -401,51 +401,66 @@ def paths_grid(comparisons: Mapping[str, ex.OptimizerComparison]) -> Figure:
     return fig
 
 
+def _smoothed(values: Sequence[float], window: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """(steps from 1, running mean of ``window`` steps) of a per-step series."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < window:
+        return np.arange(1, values.size + 1), values
+    return np.arange(window, values.size + 1), np.convolve(values, np.ones(window) / window, mode="valid")
+
+
 @styled
-def step_size_plot(result: ex.StepSizes) -> Figure:
-    """Step length per unit learning rate against the size of a constant gradient, log-log, one line per method."""
-    _check(result, ex.StepSizes, "step_size_by_gradient_scale")
+def step_size_plot(scales: Sequence[float], steps: Mapping[str, np.ndarray], *, eps: float, after: int) -> Figure:
+    """Step length per unit learning rate against the size of a constant gradient, log-log, one line per method.
+
+    ``scales`` (S,) are the gradient sizes; ``steps`` maps a method of
+    :data:`~vanishing.experiments.OPTIMIZER_METHODS` to its step length / lr (S,)
+    at step ``after``; ``eps`` is marked on the x axis.
+    """
+    if not isinstance(steps, Mapping) or not steps:
+        raise TypeError("steps must be a non-empty dict: method -> step length / lr, one per gradient size")
     fig = new_figure(1, 1, figsize=(6.4, 4.0))
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.13, top=0.9)
     ax = fig.axes[0]
     # Nesterov's steps equal momentum's and RMSProp's nearly equal Adam's: dashed, so both lines show
     dashed = {"nesterov", "rmsprop"}
-    for method, sizes in result.last.items():
-        ax.plot(result.scales, np.maximum(sizes, 1e-30), color=OPTIMIZER_COLOURS[method],
-                marker="s" if method in dashed else "o", markersize=3.5 if method in dashed else 5,
-                linestyle="--" if method in dashed else "-", linewidth=1.4 if method in dashed else 2.2,
-                zorder=3 if method in dashed else 2,
-                label=ex.OPTIMIZER_LABELS[method] + (" (on momentum)" if method == "nesterov" else
-                                                     " (on Adam)" if method == "rmsprop" else ""))
-    ax.axvline(result.eps, color=GREY, linestyle=":", linewidth=1.2)
-    ax.text(result.eps * 1.5, 1e-11, f"ε = {result.eps:g}", color=GREY, fontsize=8)
+    for method, sizes in steps.items():
+        thin = method in dashed
+        ax.plot(scales, np.maximum(sizes, 1e-30), color=OPTIMIZER_COLOURS[method], marker="s" if thin else "o",
+                markersize=3.5 if thin else 5, linestyle="--" if thin else "-", linewidth=1.4 if thin else 2.2,
+                zorder=3 if thin else 2, label=ex.OPTIMIZER_LABELS[method] + {"nesterov": " (on momentum)",
+                                                                              "rmsprop": " (on Adam)"}.get(method, ""))
+    ax.axvline(eps, color=GREY, linestyle=":", linewidth=1.2)
+    ax.text(eps * 1.5, float(np.min(scales)), f"ε = {eps:g}", color=GREY, fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("size of the gradient |g| (log scale)")
     ax.set_ylabel("step length / learning rate (log scale)")
-    ax.set_title(f"the step after {result.steps} steps of the same gradient", fontsize=10)
+    ax.set_title(f"the step after {after} steps of the same gradient", fontsize=10)
     ax.legend(loc="lower right", fontsize=8)
     return fig
 
 
 @styled
-def bias_correction_plot(result: ex.BiasCorrection) -> Figure:
-    """Adam's step per unit lr against the step number, with and without bias correction, one panel per (β1, β2)."""
-    _check(result, ex.BiasCorrection, "bias_correction_steps")
-    pairs = list(result.corrected)
-    fig = new_figure(1, len(pairs), figsize=(9.6 if len(pairs) > 1 else 6.4, 3.8), sharey=False)
+def bias_correction_plot(t: Sequence[int], runs: Mapping[tuple[float, float], tuple[np.ndarray, ...]]) -> Figure:
+    r"""Adam's step per unit lr against the step number t, with and without bias correction; a panel per (β1, β2).
+
+    ``runs`` maps ``(beta1, beta2)`` to ``(with, without, predicted)``, each (T,):
+    the step / lr with and without correction, and :math:`(1-\beta_1^t)/\sqrt{1-\beta_2^t}`.
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise TypeError("runs must be a non-empty dict: (beta1, beta2) -> (with, without, predicted)")
+    fig = new_figure(1, len(runs), figsize=(9.6 if len(runs) > 1 else 6.4, 3.8), sharey=False)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.14, top=0.88, wspace=0.22)
-    for ax, pair in zip(fig.axes, pairs, strict=True):
-        ax.plot(result.steps, result.corrected[pair], color=OKABE_ITO["green"], label="with bias correction")
-        ax.plot(result.steps, result.uncorrected[pair], color=OKABE_ITO["vermillion"],
-                label="without bias correction")
-        ax.plot(result.steps, result.factor[pair], color="black", linestyle=":", linewidth=1.2,
-                label="(1 − β₁ᵗ) / √(1 − β₂ᵗ)")
+    for ax, ((b1, b2), (corrected, uncorrected, predicted)) in zip(fig.axes, runs.items(), strict=True):
+        ax.plot(t, corrected, color=OKABE_ITO["green"], label="with bias correction")
+        ax.plot(t, uncorrected, color=OKABE_ITO["vermillion"], label="without bias correction")
+        ax.plot(t, predicted, color="black", linestyle=":", linewidth=1.2, label="(1 − β₁ᵗ) / √(1 − β₂ᵗ)")
         ax.set_xscale("log")
         ax.set_xlabel("step t (log scale)")
-        ax.set_title(f"β₁ = {pair[0]:g}, β₂ = {pair[1]:g}", fontsize=10)
-        if result.uncorrected[pair].max() > 1.5:  # steps too large: room for the legend above the peak
-            ax.set_ylim(0, 1.5 * result.uncorrected[pair].max())
+        ax.set_title(f"β₁ = {b1:g}, β₂ = {b2:g}", fontsize=10)
+        if np.max(uncorrected) > 1.5:  # steps too large: room for the legend above the peak
+            ax.set_ylim(0, 1.5 * np.max(uncorrected))
             ax.legend(loc="upper right", fontsize=8)
         else:
             ax.legend(loc="lower right", fontsize=8)
@@ -454,71 +469,80 @@ def bias_correction_plot(result: ex.BiasCorrection) -> Figure:
 
 
 @styled
-def decay_plot(result: ex.DecayComparison) -> Figure:
-    """The weight left after decay, per decay variant, for data gradients of different sizes (grouped bars)."""
-    _check(result, ex.DecayComparison, "decay_by_gradient_scale")
+def decay_plot(scales: Sequence[float], final: Mapping[str, np.ndarray], *, expected: float, weight_decay: float,
+               lr: float, steps: int) -> Figure:
+    r"""The weight left after decay, per decay variant (grouped bars), for data gradients of different sizes.
+
+    ``final`` maps a variant's label to its weights (S,), one per gradient size in
+    ``scales``, after ``steps`` steps from 1; ``expected`` is the pure decay :math:`(1 - \eta\lambda)^T`.
+    """
+    if not isinstance(final, Mapping) or not final:
+        raise TypeError("final must be a non-empty dict: label -> the weights after decay, one per gradient size")
     fig = new_figure(1, 1, figsize=(7.6, 3.8))
     fig.subplots_adjust(left=0.1, right=0.98, bottom=0.15, top=0.88)
     ax = fig.axes[0]
-    labels = list(result.final)
-    n = len(labels)
-    x = np.arange(len(result.scales))
+    n, x = len(final), np.arange(len(scales))
     width = 0.8 / n
-    for i, label in enumerate(labels):
+    for i, (label, weights) in enumerate(final.items()):
         centres = x + (i - (n - 1) / 2) * width
-        ax.bar(centres, result.final[label], width=width * 0.95, color=colour(i), label=label)
-        for cx, value in zip(centres, result.final[label], strict=True):
+        ax.bar(centres, weights, width=width * 0.95, color=colour(i), label=label)
+        for cx, value in zip(centres, weights, strict=True):
             if abs(value) < 0.05:  # a bar too short to see: write its height
                 ax.text(cx, 0.02, f"{round(float(value), 2) + 0.0:.2f}", ha="center", va="bottom", fontsize=7,
                         color=colour(i), rotation=90)
-    expected = next(iter(result.expected.values()))
     ax.axhline(expected, color="black", linestyle=":", linewidth=1.2, label=f"(1 − lr·λ)^T = {expected:.3f}")
     ax.axhline(1.0, color=GREY, linewidth=0.8)
-    ax.set_xticks(x, [f"{s:g}" for s in result.scales])
+    ax.set_xticks(x, [f"{s:g}" for s in scales])
     ax.set_xlabel("size s of the data gradient (±s, alternating: no net direction)")
-    ax.set_ylabel(f"weight after {result.steps} steps (started at 1)")
+    ax.set_ylabel(f"weight after {steps} steps (started at 1)")
     ax.set_ylim(-0.05, 1.25)
-    ax.set_title(f"weight decay λ = {result.weight_decay:g}, lr = {next(iter(result.lr.values())):g}", fontsize=10)
+    ax.set_title(f"weight decay λ = {weight_decay:g}, lr = {lr:g}", fontsize=10)
     ax.legend(loc="upper left", ncols=3, fontsize=8)
     return fig
 
 
 @styled
-def update_ratio_plot(result: ex.LayerUpdates) -> Figure:
-    """Left: median update-to-data ratio per Dense layer. Right: the RMS gradient entry per layer, and Adam's ε."""
-    _check(result, ex.LayerUpdates, "update_ratios_by_layer")
+def update_ratio_plot(runs: Mapping[str, tuple[np.ndarray, Sequence[float]]], *, title: str = "") -> Figure:
+    """Left: the median update-to-data ratio per Dense layer. Right: the training loss (mean of 10 steps).
+
+    ``runs`` maps a label to ``(ratios, loss)``: ``ratios`` (steps, layers) from
+    :class:`vanishing.diagnostics.UpdateRatio` (a frozen layer's ratio is 0 and
+    is not drawn), ``loss`` the run's ``history.loss``.
+    """
+    if not isinstance(runs, Mapping) or not runs:
+        raise TypeError("runs must be a non-empty dict: label -> (UpdateRatio history, loss)")
     fig = new_figure(1, 2, figsize=(9.6, 4.0))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.24, top=0.88, wspace=0.25)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.24, top=0.86, wspace=0.25)
     left, right = fig.axes
-    layers = np.arange(1, len(next(iter(result.ratio.values()))) + 1)
     styles = ["-", "-", "--", ":"]
-    colours = [OKABE_ITO["vermillion"], OKABE_ITO["green"], OKABE_ITO["blue"], OKABE_ITO["purple"]]
-    for i, label in enumerate(result.labels):
-        c = colours[i % len(colours)]
-        left.plot(layers, result.ratio[label], color=c, marker="o", markersize=3.5, linestyle=styles[i % 4],
-                  label=label)
-        right.plot(layers, result.grad_rms[label], color=c, marker="o", markersize=3.5, linestyle=styles[i % 4])
-    for label in result.labels:
-        eps = result.eps[label]
-        if eps is not None:
-            right.axhline(eps, color=GREY, linestyle=":", linewidth=1.2)
-            right.text(layers[-1], eps * 1.8, f"ε = {eps:g}", ha="right", fontsize=8, color=GREY)
-    for ax in (left, right):
-        ax.set_yscale("log")
-        ax.set_xlabel("Dense layer (1 = next to the input)")
-        ax.set_xticks(layers[:: max(1, len(layers) // 8)])
+    for i, (label, (ratios, loss)) in enumerate(runs.items()):
+        median = np.median(np.asarray(ratios), axis=0)
+        layers = np.arange(1, median.size + 1)
+        left.plot(layers, np.where(median > 0, median, np.nan), color=colour(i), marker="o", markersize=3.5,
+                  linestyle=styles[i % 4], label=label)
+        right.plot(*_smoothed(loss), color=colour(i), linestyle=styles[i % 4])
+    left.set_yscale("log")
+    left.set_xlabel("Dense layer (1 = next to the input)")
+    left.set_xticks(layers)
     left.set_ylabel("median |ΔW| / |W| per step (log)")
-    right.set_ylabel("RMS gradient entry (log)")
-    left.set_title(f"update-to-data ratio, {result.depth} sigmoid layers × {result.width}", fontsize=10)
-    right.set_title("how large each layer's gradient entries are", fontsize=10)
+    left.set_title("update-to-data ratio", fontsize=10)
+    right.set_xlabel("training step")
+    right.set_ylabel("cross-entropy (mean of 10 steps)")
+    right.set_ylim(0, None)
+    right.set_title("training loss", fontsize=10)
     handles, names = left.get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncols=len(names), fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
+    fig.legend(handles, names, loc="lower center", ncols=min(len(names), 4), fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
+    if title:
+        fig.suptitle(title, fontsize=10.5)
     return fig
 
 
 @styled
 def dead_unit_plot(runs: Mapping[str, ex.DeadUnitRun]) -> Figure:
-    """One small panel per setting: the dead unit's two weights and its bias, divided by their values at death."""
+    """One small panel per setting: the dead unit's two weights and its bias, divided by their values at death.
+
+    ``runs`` is the dict of :func:`vanishing.experiments.dead_unit_updates`.
+    """
     if not isinstance(runs, Mapping) or not runs or not all(isinstance(r, ex.DeadUnitRun) for r in runs.values()):
         raise TypeError("runs must be the dict returned by dead_unit_updates()")
     items = list(runs.items())

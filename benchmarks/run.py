@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 try:
     import vanishing as vn
-    from vanishing import activations, layers, losses, optim
+    from vanishing import layers, losses, optim
 except ModuleNotFoundError as error:  # pragma: no cover - depends on how the script is started
     if error.name != "vanishing":
         raise
@@ -228,7 +228,7 @@ class EngineRunner:
     def step(self, x: np.ndarray, y: np.ndarray) -> float:
         out = self.model.forward(x)
         value = self.loss.forward(out, y)
-        self.model.backward(self.loss.backward(), input_grad=False)  # as vanishing.train.fit does
+        self.model.backward(self.loss.backward())
         self.opt.step()
         return value
 
@@ -241,7 +241,7 @@ class EngineRunner:
         t2 = clock()
         dout = self.loss.backward()
         t3 = clock()
-        self.model.backward(dout, input_grad=False)
+        self.model.backward(dout)
         t4 = clock()
         self.opt.step()
         t5 = clock()
@@ -257,25 +257,50 @@ PHASES = ("forward", "loss forward", "loss backward", "backward", "optimizer ste
 class BareRunner:
     """The same step written directly in numpy: matmuls, the activation, softmax cross-entropy, backprop, update.
 
-    Same math as the engine (same initial weights, same batches, float results agree to rounding). The sigmoid is
-    the textbook ``1 / (1 + exp(-z))``.
+    ``derivatives="accurate"`` (the reference of the 1.15 bar) computes what the engine computes, with the
+    engine's formulas written out: the activation's derivative from the pre-activation z, in the form that stays
+    accurate for large |z| (tanh' = 1/cosh²(z); σ and σ' from e = exp(-|z|)). ``derivatives="textbook"`` is the
+    loop most tutorials write, 1/(1 + exp(-z)) and the derivative from the saved output (1 - h², h(1 - h)),
+    which rounds to 0 for |z| above about 19 (tanh) or 37 (sigmoid) in float64: it shows what accuracy costs.
     """
 
     label = "bare numpy"
 
-    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], activation: str) -> None:
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], activation: str,
+                 derivatives: str = "accurate") -> None:
         self.W = [W.copy() for W, _ in weights]
         self.b = [b.copy() for _, b in weights]
         self.activation = activation
+        self.accurate = derivatives == "accurate"
         self.rows = np.arange(BATCH)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self.h = [x]
+        self.h, self.z = [x], [None]
         for W, b in zip(self.W[:-1], self.b[:-1], strict=True):
             z = x @ W + b
-            x = np.tanh(z) if self.activation == "tanh" else 1 / (1 + np.exp(-z))
+            if self.activation == "tanh":
+                x = np.tanh(z)
+            elif self.accurate:
+                e = np.exp(-np.abs(z))
+                x = np.where(z < 0, e, 1) / (1 + e)
+            else:
+                x = 1 / (1 + np.exp(-z))
             self.h.append(x)
+            self.z.append(z)
         return x @ self.W[-1] + self.b[-1]
+
+    def derivative(self, i: int) -> np.ndarray:
+        """f'(z) of hidden layer i."""
+        if not self.accurate:
+            h = self.h[i]
+            return 1 - h * h if self.activation == "tanh" else h * (1 - h)
+        z = self.z[i]
+        if self.activation == "tanh":
+            with np.errstate(over="ignore"):
+                sech = 1 / np.cosh(z)
+            return sech * sech
+        e = np.exp(-np.abs(z))
+        return e / (1 + e) ** 2
 
     def loss_forward(self, logits: np.ndarray, y: np.ndarray) -> float:
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -296,10 +321,9 @@ class BareRunner:
         for i in range(len(self.W) - 1, -1, -1):
             self.dW[i] = self.h[i].T @ dz
             self.db[i] = dz.sum(axis=0)
+            dh = dz @ self.W[i].T
             if i:
-                dh = dz @ self.W[i].T
-                h = self.h[i]
-                dz = dh * (1 - h * h) if self.activation == "tanh" else dh * (h * (1 - h))
+                dz = dh * self.derivative(i)
 
     def update(self) -> None:
         for W, b, dW, db in zip(self.W, self.b, self.dW, self.db, strict=True):
@@ -448,32 +472,38 @@ def run_engine(settings: Settings, torch: Any, threads: int) -> list[EngineResul
             X, y = make_data(dtype)
             engine = EngineRunner(spec, dtype)
             bare = BareRunner([(W.copy(), b.copy()) for W, b in engine.weights()], spec.activation)
-            runners: dict[str, Callable[[Any, Any], Any]] = {"engine": engine.step, "bare": bare.step}
-            batches: dict[str, tuple[Any, Any]] = {"engine": (X, y), "bare": (X, y)}
+            textbook = BareRunner(engine.weights(), spec.activation, derivatives="textbook")
+            runners: dict[str, Callable[[Any, Any], Any]] = {"engine": engine.step, "bare": bare.step,
+                                                             "textbook": textbook.step}
+            batches: dict[str, tuple[Any, Any]] = {"engine": (X, y), "bare": (X, y), "textbook": (X, y)}
             if torch is not None:
                 runners["torch"] = TorchRunner(torch, engine.weights(), spec.activation).step
                 batches["torch"] = (torch.from_numpy(X), torch.from_numpy(y))
             times = interleave(runners, batches, settings.rounds, settings.steps, settings.warmup)
             results.append(EngineResult(spec, dtype, times, same_math_check(spec, dtype, torch)))
 
-    headers = ["net", "dtype", "engine ms", "bare numpy ms", "torch ms", "engine/bare", "torch/engine", "targets"]
+    headers = ["net", "dtype", "engine ms", "bare numpy ms", "textbook ms", "torch ms", "engine/bare",
+               "engine/textbook", "torch/engine", "targets"]
     rows = []
     for res in results:
         engine_s, bare_s = res.summary("engine"), res.summary("bare")
         eb, eb_rounds = res.ratio("engine", "bare")
-        cells = [res.spec.name, np.dtype(res.dtype).name, fmt_ms(engine_s), fmt_ms(bare_s)]
+        et, et_rounds = res.ratio("engine", "textbook")
+        cells = [res.spec.name, np.dtype(res.dtype).name, fmt_ms(engine_s), fmt_ms(bare_s),
+                 fmt_ms(res.summary("textbook"))]
         verdict = ["<=1.15 yes" if eb <= ENGINE_TARGET else "<=1.15 NO"]
         if "torch" in res.times:
             te, te_rounds = res.ratio("torch", "engine")
             cells.append(fmt_ms(res.summary("torch")))
-            cells += [fmt_ratio(eb, eb_rounds), fmt_ratio(te, te_rounds)]
+            cells += [fmt_ratio(eb, eb_rounds), fmt_ratio(et, et_rounds), fmt_ratio(te, te_rounds)]
             verdict.append(">=1.5 yes" if te >= TORCH_TARGET else ">=1.5 NO")
         else:
-            cells += ["-", fmt_ratio(eb, eb_rounds), "-"]
+            cells += ["-", fmt_ratio(eb, eb_rounds), fmt_ratio(et, et_rounds), "-"]
         rows.append(cells + [", ".join(verdict)])
     print()
     print(table(headers, rows))
-    print("  ratios: median over rounds of the per-round ratio of median step times [IQR over rounds]")
+    print("  ratios: median over rounds of the per-round ratio of median step times [IQR over rounds]; bare numpy "
+          "computes the engine's accurate derivatives, textbook the derivatives from the saved output (no bar)")
     checks = []
     for res in results:
         diffs = ", ".join(f"{k} {v:.1e}" for k, v in res.check.items())
@@ -497,252 +527,13 @@ def fmt_ratio(value: float, spread: Summary) -> str:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def paired_calls(pairs: Mapping[str, tuple[Callable[[], Any], Callable[[], Any]]], repeat: int,
-                 number: int) -> dict[str, tuple[float, float]]:
-    """Median time (seconds) of ``number`` calls of each (engine, bare) function, the two interleaved."""
-    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in pairs}
-    clock = time.perf_counter
-    for r in range(repeat):
-        for name, (engine_fn, bare_fn) in pairs.items():
-            order = ((0, engine_fn), (1, bare_fn)) if r % 2 == 0 else ((1, bare_fn), (0, engine_fn))
-            for slot, fn in order:
-                t0 = clock()
-                for _ in range(number):
-                    fn()
-                times[name][slot].append((clock() - t0) / number)
-    return {name: (float(np.median(e)), float(np.median(b))) for name, (e, b) in times.items()}
-
-
-def method_pairs(spec: NetSpec, dtype: Any) -> tuple[dict[str, tuple[Callable[[], Any], Callable[[], Any]]],
-                                                     dict[str, int]]:
-    """Each engine method of one step beside the bare numpy lines that do the same work, on the same arrays.
-
-    Each pair covers every call of the method in one step (all Dense layers, all activations ...), so the
-    difference of the two times is the method's overhead per training step.
-    """
-    X, y = make_data(dtype)
-    runner = EngineRunner(spec, dtype)
-    runner.step(X[0], y[0])  # fills every cache
-    model, loss, opt = runner.model, runner.loss, runner.opt
-    dense = [layer for layer in model if isinstance(layer, layers.Dense)]
-    acts = [layer for layer in model if isinstance(layer, activations.Activation)]
-    act_name = type(acts[0]).__name__
-    rng = np.random.default_rng(3)
-    xs = [layer.cache["x"] for layer in dense]
-    zs = [layer.cache["z"] for layer in acts]
-    hs = [layer.cache["out"] for layer in acts]
-    d_dense = [rng.standard_normal((BATCH, layer.out_features)).astype(dtype) * 1e-3 for layer in dense]
-    d_acts = [rng.standard_normal(z.shape).astype(dtype) * 1e-3 for z in zs]
-    weights = [(layer.params["W"].copy(), layer.params["b"].copy()) for layer in dense]
-    grads = [(np.zeros_like(W), np.zeros_like(b)) for W, b in weights]
-    logits = model.forward(X[0])
-    bare = BareRunner(weights, spec.activation)
-    bare_loss = bare.loss_forward(logits, y[0])
-    del bare_loss
-
-    def each(fn: Callable[..., Any], *columns: list[Any]) -> Callable[[], None]:
-        def call() -> None:
-            for args in zip(*columns, strict=True):
-                fn(*args)
-        return call
-
-    if spec.activation == "tanh":
-        act_forward, act_backward = np.tanh, (lambda d, h: d * (1 - h * h))
-    else:
-        act_forward, act_backward = (lambda z: 1 / (1 + np.exp(-z))), (lambda d, h: d * (h * (1 - h)))
-
-    def dense_backward_bare(x: np.ndarray, d: np.ndarray, W: np.ndarray) -> None:
-        x.T @ d
-        d.sum(axis=0)
-        d @ W.T
-
-    def dense_backward_first_bare(x: np.ndarray, d: np.ndarray) -> None:
-        x.T @ d  # the input gradient of the first layer is not needed for training
-        d.sum(axis=0)
-
-    def sgd_bare() -> None:
-        for (W, b), (gW, gb) in zip(weights, grads, strict=True):
-            W -= LR * gW
-            b -= LR * gb
-
-    def sequential_forward_layers() -> None:
-        x = X[0]
-        for layer in model.layers:
-            x = layer.forward(x)
-
-    def sequential_backward_layers() -> None:
-        d = d_dense[-1]
-        for layer in reversed(model.layers):
-            d = layer.backward(d)
-
-    pairs: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
-        "Dense.forward": (each(lambda layer, x: layer.forward(x), dense, xs),
-                          each(lambda wb, x: x @ wb[0] + wb[1], weights, xs)),
-        f"{act_name}.forward": (each(lambda layer, z: layer.forward(z), acts, zs), each(act_forward, zs)),
-        f"{act_name}.backward": (each(lambda layer, d: layer.backward(d), acts, d_acts),
-                                 each(act_backward, d_acts, hs)),
-        "Dense.backward, layers 1..": (each(lambda layer, d: layer.backward(d), dense[1:], d_dense[1:]),
-                                       each(dense_backward_bare, xs[1:], d_dense[1:], [W for W, _ in weights[1:]])),
-        "Dense.backward, layer 0 (dx unused)": (lambda: dense[0].backward(d_dense[0]),
-                                                lambda: dense_backward_first_bare(xs[0], d_dense[0])),
-        "SoftmaxCrossEntropy.forward": (lambda: loss.forward(logits, y[0]), lambda: bare.loss_forward(logits, y[0])),
-        "SoftmaxCrossEntropy.backward": (loss.backward, bare.loss_backward),
-        "SGD.step": (opt.step, sgd_bare),
-        "  of which Sequential.params + .grads": (lambda: (model.params, model.grads), lambda: None),
-        "Sequential.forward loop": (lambda: model.forward(X[0]), sequential_forward_layers),
-        "Sequential.backward loop": (lambda: model.backward(d_dense[-1]), sequential_backward_layers),
-    }
-    calls = {"Dense.forward": len(dense), f"{act_name}.forward": len(acts), f"{act_name}.backward": len(acts),
-             "Dense.backward, layers 1..": len(dense) - 1, "Dense.backward, layer 0 (dx unused)": 1,
-             "SoftmaxCrossEntropy.forward": 1, "SoftmaxCrossEntropy.backward": 1, "SGD.step": 1,
-             "  of which Sequential.params + .grads": 1,
-             "Sequential.forward loop": 1, "Sequential.backward loop": 1}
-    return pairs, calls
-
-
-def dense_unchecked_forward(layer: layers.Dense) -> Callable[[np.ndarray], np.ndarray]:
-    """Dense forward without the per-call input checks."""
-    W, b = layer.params["W"], layer.params["b"]
-
-    def forward(x: np.ndarray) -> np.ndarray:
-        layer.cache["x"] = x
-        out = x @ W
-        out += b
-        return out
-
-    return forward
-
-
-def sigmoid_plain_forward(layer: activations.Sigmoid) -> Callable[[np.ndarray], np.ndarray]:
-    """Sigmoid forward for float32/float64 arrays straight from the layer: the same operations as ``Sigmoid.fn``
-    (exp(-z) with its overflow silenced, += 1, reciprocal) without fn's asarray/dtype/astype handling."""
-
-    def forward(z: np.ndarray) -> np.ndarray:
-        out = np.negative(z)
-        with np.errstate(over="ignore"):
-            np.exp(out, out=out)
-        out += 1
-        np.reciprocal(out, out=out)
-        layer.cache["z"] = z
-        layer.cache["out"] = out
-        return out
-
-    return forward
-
-
-def dense_method_sum_backward(layer: layers.Dense) -> Callable[[np.ndarray], np.ndarray]:
-    """Dense backward with ``dout.sum(axis=0, out=...)`` instead of the Python-level wrapper ``np.sum``."""
-    W, grad_W, grad_b = layer.params["W"], layer.grads["W"], layer.grads["b"]
-
-    def backward(dout: np.ndarray) -> np.ndarray:
-        np.matmul(layer.cache["x"].T, dout, out=grad_W)
-        dout.sum(axis=0, out=grad_b)
-        return dout @ W.T
-
-    return backward
-
-
-def dense_first_backward(layer: layers.Dense, method_sum: bool) -> Callable[[np.ndarray], None]:
-    """Backward of the first Dense layer without the input gradient dx, which training never uses."""
-
-    def backward(dout: np.ndarray) -> None:
-        np.matmul(layer.cache["x"].T, dout, out=layer.grads["W"])
-        if method_sum:
-            dout.sum(axis=0, out=layer.grads["b"])
-        else:
-            np.sum(dout, axis=0, out=layer.grads["b"])
-
-    return backward
-
-
-def sgd_cached_step(opt: optim.SGD) -> Callable[[], None]:
-    """Plain SGD step over (param, grad) pairs collected once, instead of rebuilding the name dicts every step."""
-    pairs = list(zip(opt.model.params.values(), opt.model.grads.values(), strict=True))
-    lr = opt.lr
-
-    def step() -> None:
-        opt.t += 1
-        for p, g in pairs:
-            p -= lr * g
-
-    return step
-
-
-def loss_unchecked_forward(loss: losses.SoftmaxCrossEntropy) -> Callable[[np.ndarray, np.ndarray], float]:
-    """Softmax cross-entropy forward without the input checks (same arithmetic)."""
-
-    def forward(pred: np.ndarray, target: np.ndarray) -> float:
-        n = pred.shape[0]
-        shifted = pred - pred.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        log_prob = shifted - np.log(total)
-        loss.cache = {"prob": exp / total, "target": target}
-        return float(-np.sum(log_prob[np.arange(n), target]) / n)
-
-    return forward
-
-
-CHANGES = {
-    "sigmoid": "Sigmoid.forward without fn's asarray/dtype/astype steps (same ufuncs)",
-    "dense": "Dense.forward without _check_input/_check_dtype",
-    "dense_bwd": "Dense.backward with dout.sum(axis=0, out=) instead of np.sum",
-    "dx0": "no input gradient dx in the first Dense layer's backward",
-    "sgd": "SGD.step over (param, grad) pairs built once",
-    "loss": "SoftmaxCrossEntropy.forward without input checks",
-}
-
-
-PROPOSED = ("dense", "dense_bwd", "dx0", "sgd")
-"""The changes proposed for the package (the loss checks stay: they explain a learner's mistakes)."""
-
-
-def patched_engine(spec: NetSpec, dtype: Any, changes: tuple[str, ...]) -> EngineRunner:
-    """An engine whose instances have some methods replaced (for measurement only; the package is not changed)."""
-    runner = EngineRunner(spec, dtype)
-    for layer in runner.model:
-        if "sigmoid" in changes and isinstance(layer, activations.Sigmoid):
-            layer.forward = sigmoid_plain_forward(layer)  # type: ignore[method-assign]
-        if "dense" in changes and isinstance(layer, layers.Dense):
-            layer.forward = dense_unchecked_forward(layer)  # type: ignore[method-assign]
-        if "dense_bwd" in changes and isinstance(layer, layers.Dense):
-            layer.backward = dense_method_sum_backward(layer)  # type: ignore[method-assign]
-    if "dx0" in changes:
-        first = runner.model.layers[0]
-        first.backward = dense_first_backward(first, "dense_bwd" in changes)  # type: ignore[method-assign]
-    if "sgd" in changes:
-        runner.opt.step = sgd_cached_step(runner.opt)  # type: ignore[method-assign]
-    if "loss" in changes:
-        runner.loss.forward = loss_unchecked_forward(runner.loss)  # type: ignore[method-assign]
-    return runner
-
-
 def profile_engine(result: EngineResult, settings: Settings) -> None:
+    """cProfile of the engine's steps: own time per function per step (numpy operators count as their caller's)."""
     spec, dtype = result.spec, result.dtype
-    name = f"{spec.name} {np.dtype(dtype).name}"
     print()
-    print(f"  Profile of {name} (engine/bare {result.ratio('engine', 'bare')[0]:.2f} > {ENGINE_TARGET})")
+    print(f"  Profile of {spec.name} {np.dtype(dtype).name} "
+          f"(engine/bare {result.ratio('engine', 'bare')[0]:.2f} > {ENGINE_TARGET})")
     X, y = make_data(dtype)
-
-    # (a) method by method: each engine method against the bare numpy lines doing the same work
-    pairs, calls = method_pairs(spec, dtype)
-    timed = paired_calls(pairs, repeat=max(settings.rounds, 10), number=max(settings.steps, 10))
-    rows, total = [], 0.0
-    for label, (e, b) in timed.items():
-        extra = (e - b) * 1e6
-        if not label.startswith(("Sequential", " ")):
-            total += extra
-        rows.append([label, str(calls[label]), f"{e * 1e6:.1f}", f"{b * 1e6:.1f}", f"{extra:+.1f}"])
-    print("  (a) each method over one step, against bare numpy doing the same work on the same arrays "
-          "(medians, microseconds)")
-    print(table(["method (all calls in a step)", "calls", "engine us", "bare us", "overhead us/step"], rows,
-                indent="    "))
-    print(f"    sum of the method overheads (without the indented row, part of SGD.step, and the Sequential rows, "
-          f"which compare the engine with itself): "
-          f"{total:+.0f} us/step; measured step difference: "
-          f"{(result.summary('engine').median - result.summary('bare').median) * 1e6:+.0f} us/step")
-
-    # (b) cProfile: own time per function per step; numpy operators such as @ count as the calling function's time
     engine = EngineRunner(spec, dtype)
     steps = max(settings.rounds * settings.steps // 2, 50)
     profiler = cProfile.Profile()
@@ -756,44 +547,10 @@ def profile_engine(result: EngineResult, settings: Settings) -> None:
         where = f"{Path(filename).name}:{line} {func}" if filename != "~" else func
         entries.append((tottime, cumtime, ncalls, where))
     entries.sort(reverse=True)
-    print(f"  (b) cProfile over {steps} steps, the top functions by own time (the profiler itself adds time "
-          "to every Python call)")
+    print(f"  cProfile over {steps} steps, the top functions by own time (the profiler adds time to every call)")
     rows = [[where, f"{ncalls / steps:.0f}", f"{tot / steps * 1e6:.1f}", f"{cum / steps * 1e6:.1f}"]
-            for tot, cum, ncalls, where in entries[:8]]
+            for tot, cum, ncalls, where in entries[:10]]
     print(table(["function", "calls/step", "own us/step", "cumulative us/step"], rows, indent="    "))
-
-    # (c) the engine with one change at a time, interleaved with the unchanged engine and bare numpy
-    keys = [k for k in CHANGES if k != "sigmoid" or spec.activation == "sigmoid"]
-    variants: dict[str, tuple[str, ...]] = {"engine as is": ()}
-    variants.update({f"+ {key}": (key,) for key in keys})
-    variants["+ " + " + ".join(PROPOSED)] = PROPOSED
-    reference = EngineRunner(spec, dtype)
-    expected = [reference.step(X[k], y[k]) for k in range(3)]
-    drift = 0.0
-    for changes in variants.values():
-        check_runner = patched_engine(spec, dtype, changes)
-        got = [check_runner.step(X[k], y[k]) for k in range(3)]
-        drift = max(drift, max(abs(a - b) / abs(a) for a, b in zip(expected, got, strict=True)))
-    runners: dict[str, Callable[[Any, Any], Any]] = {
-        label: patched_engine(spec, dtype, changes).step for label, changes in variants.items()}
-    runners["bare numpy"] = BareRunner(EngineRunner(spec, dtype).weights(), spec.activation).step
-    times = interleave(runners, {k: (X, y) for k in runners}, settings.rounds, settings.steps, settings.warmup)
-    base = EngineResult(spec, dtype, times, {})
-    rows = []
-    for label in times:
-        med = base.summary(label).median
-        saved = paired_median_difference(times["engine as is"], times[label])
-        ratio, spread = base.ratio(label, "bare numpy")
-        what = CHANGES.get(label[2:], "the proposed changes together") if label.startswith("+ ") else ""
-        rows.append([label, f"{med * 1e6:.0f}", f"{saved * 1e6:+.0f}", fmt_ratio(ratio, spread), what])
-    print("  (c) whole steps with one change at a time (methods replaced on the instances, not in the package; "
-          f"losses of the first 3 steps differ from the engine's by at most {drift:.1e} relative)")
-    print(table(["variant", "median us", "saved us", "x bare", "change"], rows, indent="    "))
-
-
-def paired_median_difference(a: list[list[float]], b: list[list[float]]) -> float:
-    """Median over rounds of (median of a's block - median of b's block)."""
-    return float(np.median([np.median(x) - np.median(y) for x, y in zip(a, b, strict=True)]))
 
 
 # --------------------------------------------------------------------------------------------------------------------

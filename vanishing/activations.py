@@ -91,7 +91,6 @@ class Activation(Layer):
     def forward(self, z: np.ndarray) -> np.ndarray:
         out = self.fn(z)
         self.cache["z"] = z
-        self.cache["out"] = out  # backward does not need it; diagnostics and experiments read the output here
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
@@ -121,9 +120,9 @@ class Sigmoid(Activation):
     Derivative :math:`\sigma'(z) = \sigma(z)(1 - \sigma(z)) = \sigma(z)\,\sigma(-z) \le 1/4`, with the
     maximum 1/4 at z = 0.
 
-    No exponential of a positive number is taken, so nothing overflows. ``fn`` is
-    :math:`e^{\min(z, 0)} / (1 + e^{-|z|})`: that is :math:`1/(1 + e^{-z})` for z ≥ 0 and
-    :math:`e^z/(1 + e^z)` for z < 0, so small outputs keep their relative precision
+    No exponential of a positive number is taken, so nothing overflows. With :math:`e = e^{-|z|}`,
+    ``fn`` is :math:`1/(1 + e)` for z ≥ 0 and :math:`e/(1 + e)` for z < 0 (the same value as
+    :math:`e^z/(1 + e^z)`), so small outputs keep their relative precision
     (σ(−40) ≈ 4.25e-18, not 0). ``derivative`` is the even form
     :math:`\sigma'(z) = e^{-|z|}/(1 + e^{-|z|})^2`: σ(z)(1 − σ(z)) would round 1 − σ(z), and with
     it the derivative, to 0 for z above about 37 in float64.
@@ -133,7 +132,8 @@ class Sigmoid(Activation):
 
     @_dtype_rule
     def fn(self, z: np.ndarray) -> np.ndarray:
-        return np.exp(np.minimum(z, 0)) / (1 + np.exp(-np.abs(z)))
+        e = np.exp(-np.abs(z))
+        return np.where(z < 0, e, 1) / (1 + e)
 
     @_dtype_rule
     def derivative(self, z: np.ndarray) -> np.ndarray:

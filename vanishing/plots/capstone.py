@@ -4,12 +4,15 @@
 or still training (the widget redraws it as the run goes on):
 
 * loss (training, every step) and test accuracy (at every probe);
-* the weight-gradient norm of every Dense layer over the steps;
+* the backward signal ‖∂L/∂z_l‖ of every Dense layer over the steps (the gradient
+  arriving at the layer's output; vn.diagnostics.BackwardSignal);
 * the update-to-data ratio ‖ΔW‖/‖W‖ of every Dense layer over the steps;
 * the activation histograms of every hidden activation layer over the steps,
   as one image (a band per layer, the output range bottom to top);
 * the saturated (sigmoid, tanh) or dead (ReLU) fraction of every layer;
-* the gradient norm per layer at the first step and at the latest record.
+* by layer, at the first step and at the latest record: the backward signal
+  ‖∂L/∂z_l‖ beside the weight gradient ‖∂L/∂W_l‖ = ‖a_{l-1}ᵀ ∂L/∂z_l‖, which also
+  carries the size of the layer's input a_{l-1}.
 
 Layers are coloured from dark (input side) to light (output side) with the
 colour-blind-safe viridis map; training-time panels share the step axis.
@@ -29,7 +32,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from ..experiments.capstone import DashboardRun
 from ._style import GREY, OKABE_ITO, log_decades, log_y, new_figure, styled
 
-__all__ = ["dashboard"]
+__all__ = ["dashboard", "mystery_dashboard"]
 
 NOTEBOOK = "08"
 
@@ -141,8 +144,8 @@ def _per_layer_lines(ax: Axes, run: DashboardRun, values: np.ndarray, *, title: 
 
 
 def _gradient_panel(ax: Axes, run: DashboardRun) -> None:
-    _per_layer_lines(ax, run, run.grad_norms, title="gradient norm per layer", ylabel="‖∂L/∂W‖",
-                     zero_note="every weight gradient\nis exactly 0")
+    _per_layer_lines(ax, run, run.backward_signal, title="backward signal per layer", ylabel="‖∂L/∂z‖",
+                     zero_note="no gradient reaches\nany Dense layer's output")
 
 
 def _update_panel(ax: Axes, run: DashboardRun) -> None:
@@ -202,28 +205,28 @@ def _health_panel(ax: Axes, run: DashboardRun) -> None:
 
 
 def _profile_panel(ax: Axes, run: DashboardRun) -> None:
-    ax.set_title("gradient norm by layer")
+    """‖∂L/∂z_l‖ (blue) and ‖∂L/∂W_l‖ (orange) by layer, at the first record (dashed) and the latest (solid)."""
+    ax.set_title("gradients by layer: ∂L/∂z and ∂L/∂W")
     ax.set_xlabel("Dense layer (1 = input side)")
-    ax.set_ylabel("‖∂L/∂W‖")
-    g = run.grad_norms
+    ax.set_ylabel("norm")
     d = len(run.dense_names)
     layers = np.arange(1, d + 1)
     ax.set_xlim(0.5, d + 0.5)
-    if not len(g) or not np.isfinite(_positive(g)).any():
-        _note(ax, "no non-zero gradient\nrecorded" if len(g) else "nothing recorded yet",
-              colour=_WARNING if len(g) else GREY)
+    both = np.concatenate([run.backward_signal, run.grad_norms])
+    if not len(run.grad_norms) or not np.isfinite(_positive(both)).any():
+        _note(ax, "no non-zero gradient\nrecorded" if len(run.grad_norms) else "nothing recorded yet",
+              colour=_WARNING if len(run.grad_norms) else GREY)
         return
-    ax.plot(layers, _positive(g[0]), color=GREY, linestyle="--", marker="o", markersize=4,
-            label=f"step {run.grad_steps[0]}")
-    ax.plot(layers, _positive(g[-1]), color=OKABE_ITO["blue"], marker="o", markersize=4,
-            label=f"step {run.grad_steps[-1]}")
-    log_y(ax, _positive(g[[0, -1]]))
-    ax.set_ylabel("‖∂L/∂W‖ (log scale)")
-    if d > 12:
-        ax.set_xticks(layers[:: math.ceil(d / 10)])
-    else:
-        ax.set_xticks(layers)
-    ax.legend(loc="best", fontsize=8)
+    for values, colour, marker, name in ((run.backward_signal, OKABE_ITO["blue"], "o", "‖∂L/∂z‖"),
+                                          (run.grad_norms, OKABE_ITO["orange"], "s", "‖∂L/∂W‖")):
+        ax.plot(layers, _positive(values[0]), color=colour, linestyle="--", marker=marker, markersize=3.5,
+                linewidth=1.0, label=f"{name}, step {run.grad_steps[0]}")
+        ax.plot(layers, _positive(values[-1]), color=colour, marker=marker, markersize=4,
+                label=f"{name}, step {run.grad_steps[-1]}")
+    log_y(ax, _positive(np.array([values[i] for values in (run.backward_signal, run.grad_norms) for i in (0, -1)])))
+    ax.set_ylabel("norm (log scale)")
+    ax.set_xticks(layers[:: math.ceil(d / 10)] if d > 12 else layers)
+    ax.legend(loc="best", fontsize=7)
 
 
 @styled
@@ -255,4 +258,17 @@ def dashboard(run: DashboardRun) -> Figure:
              fontweight="bold")
     fig.text(0.99, 0.935, "layer colours: dark purple = input side … light green = output side", ha="right",
              va="center", fontsize=9, color=_LAYER_MAP(0.0))
+    return fig
+
+
+def mystery_dashboard(run: DashboardRun, name: str) -> Figure:
+    """:func:`dashboard` of a mystery network, titled ``"mystery <name>"``: its settings stay hidden.
+
+    The dashboard's own title is the run's settings, which would name what is broken.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name={name!r} must be the mystery's name, e.g. 'A'")
+    fig = dashboard(run)
+    fig.suptitle(f"mystery {name} (its settings are revealed after your diagnosis)", x=0.01, y=0.985, ha="left",
+                 fontsize=10.5)
     return fig

@@ -450,11 +450,11 @@ MYSTERIES: dict[str, DashboardSettings] = {
 CAUSES: dict[str, str] = {
     "learning rate too high": "each step overshoots: the loss and the weights grow until they overflow",
     "learning rate too low": "the gradient reaches every layer, but each step moves the weights by a tiny fraction",
-    "saturated units": "sigmoid or tanh pre-activations sit far from 0, on the flat ends where f'(z) is near 0",
+    "saturated units": "sigmoid or tanh pre-activations sit far from 0, on the flat ends where f′(z) ≈ 0",
     "dead ReLUs": "ReLU units output 0 for every input, so no gradient passes through them",
-    "weights too small": "every layer has a gain below 1: activations fade going forward, dL/dz going back",
-    "deep sigmoid stack": "every sigmoid layer multiplies dL/dz by sigma'(z) <= 1/4 on the way back, and its "
-                          "all-positive outputs are not zero-centred",
+    "weights too small": "every layer has a gain below 1: activations fade going forward, ∂L/∂z going back",
+    "deep sigmoid stack": "every sigmoid layer multiplies ∂L/∂z by σ′(z) ≤ 1/4 on the way back, and its "
+                          "outputs are all positive, not zero-centred",
 }
 """The causes to name a mystery's failure by (name -> what happens)."""
 

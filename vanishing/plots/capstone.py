@@ -73,6 +73,19 @@ def _note(ax: Axes, text: str, *, colour: str = GREY) -> None:
             wrap=True)
 
 
+def _zero_layers(values: np.ndarray) -> str:
+    """ "layer 2", "layers 1–4", "layers 1, 3"...: the layers (1 = input side) exactly 0 in every row; "" if none."""
+    zero = [k + 1 for k in range(values.shape[1]) if values.shape[0] and np.all(values[:, k] == 0)]
+    runs: list[list[int]] = []
+    for k in zero:
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    text = ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
+    return "" if not zero else f"layer {text}" if len(zero) == 1 else f"layers {text}"
+
+
 def _steps_axis(ax: Axes, run: DashboardRun) -> None:
     # while training, the axis spans the planned run (the curves grow into it); afterwards the steps done
     ax.set_xlim(0, max(run.settings.steps if not run.complete else run.steps, 1))
@@ -133,6 +146,9 @@ def _per_layer_lines(ax: Axes, run: DashboardRun, values: np.ndarray, *, title: 
             ax.plot(run.grad_steps, _positive(values[:, j]), color=c, linewidth=1.1, marker=marker, markersize=3)
         log_y(ax, _positive(values))
         ax.set_ylabel(f"{ylabel} (log scale)")
+        zero = _zero_layers(values)
+        if zero:  # a log axis cannot show them: say so
+            ax.text(0.02, 0.03, f"exactly 0 in {zero}", transform=ax.transAxes, color=_WARNING, fontsize=8)
         return True
     ax.set_ylabel(ylabel)
     finite = values[np.isfinite(values)]
@@ -217,13 +233,18 @@ def _profile_panel(ax: Axes, run: DashboardRun) -> None:
         _note(ax, "no non-zero gradient\nrecorded" if len(run.grad_norms) else "nothing recorded yet",
               colour=_WARNING if len(run.grad_norms) else GREY)
         return
+    zero = []
     for values, colour, marker, name in ((run.backward_signal, OKABE_ITO["blue"], "o", "‖∂L/∂z‖"),
                                           (run.grad_norms, OKABE_ITO["orange"], "s", "‖∂L/∂W‖")):
         ax.plot(layers, _positive(values[0]), color=colour, linestyle="--", marker=marker, markersize=3.5,
                 linewidth=1.0, label=f"{name}, step {run.grad_steps[0]}")
         ax.plot(layers, _positive(values[-1]), color=colour, marker=marker, markersize=4,
                 label=f"{name}, step {run.grad_steps[-1]}")
+        if _zero_layers(values[-1:]):
+            zero.append(f"{name} in {_zero_layers(values[-1:])}")
     log_y(ax, _positive(np.array([values[i] for values in (run.backward_signal, run.grad_norms) for i in (0, -1)])))
+    if zero:  # a log axis cannot show them: say so
+        ax.text(0.03, 0.03, "exactly 0:\n" + "\n".join(zero), transform=ax.transAxes, color=_WARNING, fontsize=8)
     ax.set_ylabel("norm (log scale)")
     ax.set_xticks(layers[:: math.ceil(d / 10)] if d > 12 else layers)
     ax.legend(loc="best", fontsize=7)

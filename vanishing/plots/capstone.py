@@ -4,12 +4,15 @@
 or still training (the widget redraws it as the run goes on):
 
 * loss (training, every step) and test accuracy (at every probe);
-* the weight-gradient norm of every Dense layer over the steps;
+* the backward signal ‖∂L/∂z_l‖ of every Dense layer over the steps (the gradient
+  arriving at the layer's output; vn.diagnostics.BackwardSignal);
 * the update-to-data ratio ‖ΔW‖/‖W‖ of every Dense layer over the steps;
 * the activation histograms of every hidden activation layer over the steps,
   as one image (a band per layer, the output range bottom to top);
 * the saturated (sigmoid, tanh) or dead (ReLU) fraction of every layer;
-* the gradient norm per layer at the first step and at the latest record.
+* by layer, at the first step and at the latest record: the backward signal
+  ‖∂L/∂z_l‖ beside the weight gradient ‖∂L/∂W_l‖ = ‖a_{l-1}ᵀ ∂L/∂z_l‖, which also
+  carries the size of the layer's input a_{l-1}.
 
 Layers are coloured from dark (input side) to light (output side) with the
 colour-blind-safe viridis map; training-time panels share the step axis.
@@ -29,7 +32,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from ..experiments.capstone import DashboardRun
 from ._style import GREY, OKABE_ITO, log_decades, log_y, new_figure, styled
 
-__all__ = ["dashboard"]
+__all__ = ["dashboard", "mystery_dashboard"]
 
 NOTEBOOK = "08"
 
@@ -68,6 +71,19 @@ def _note(ax: Axes, text: str, *, colour: str = GREY) -> None:
     ax.set_yticks([])
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color=colour, fontsize=9,
             wrap=True)
+
+
+def _zero_layers(values: np.ndarray) -> str:
+    """ "layer 2", "layers 1–4", "layers 1, 3"...: the layers (1 = input side) exactly 0 in every row; "" if none."""
+    zero = [k + 1 for k in range(values.shape[1]) if values.shape[0] and np.all(values[:, k] == 0)]
+    runs: list[list[int]] = []
+    for k in zero:
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    text = ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
+    return "" if not zero else f"layer {text}" if len(zero) == 1 else f"layers {text}"
 
 
 def _steps_axis(ax: Axes, run: DashboardRun) -> None:
@@ -130,6 +146,9 @@ def _per_layer_lines(ax: Axes, run: DashboardRun, values: np.ndarray, *, title: 
             ax.plot(run.grad_steps, _positive(values[:, j]), color=c, linewidth=1.1, marker=marker, markersize=3)
         log_y(ax, _positive(values))
         ax.set_ylabel(f"{ylabel} (log scale)")
+        zero = _zero_layers(values)
+        if zero:  # a log axis cannot show them: say so
+            ax.text(0.02, 0.03, f"exactly 0 in {zero}", transform=ax.transAxes, color=_WARNING, fontsize=8)
         return True
     ax.set_ylabel(ylabel)
     finite = values[np.isfinite(values)]
@@ -141,8 +160,8 @@ def _per_layer_lines(ax: Axes, run: DashboardRun, values: np.ndarray, *, title: 
 
 
 def _gradient_panel(ax: Axes, run: DashboardRun) -> None:
-    _per_layer_lines(ax, run, run.grad_norms, title="gradient norm per layer", ylabel="‖∂L/∂W‖",
-                     zero_note="every weight gradient\nis exactly 0")
+    _per_layer_lines(ax, run, run.backward_signal, title="backward signal per layer", ylabel="‖∂L/∂z‖",
+                     zero_note="no gradient reaches\nany Dense layer's output")
 
 
 def _update_panel(ax: Axes, run: DashboardRun) -> None:
@@ -202,28 +221,33 @@ def _health_panel(ax: Axes, run: DashboardRun) -> None:
 
 
 def _profile_panel(ax: Axes, run: DashboardRun) -> None:
-    ax.set_title("gradient norm by layer")
+    """‖∂L/∂z_l‖ (blue) and ‖∂L/∂W_l‖ (orange) by layer, at the first record (dashed) and the latest (solid)."""
+    ax.set_title("gradients by layer: ∂L/∂z and ∂L/∂W")
     ax.set_xlabel("Dense layer (1 = input side)")
-    ax.set_ylabel("‖∂L/∂W‖")
-    g = run.grad_norms
+    ax.set_ylabel("norm")
     d = len(run.dense_names)
     layers = np.arange(1, d + 1)
     ax.set_xlim(0.5, d + 0.5)
-    if not len(g) or not np.isfinite(_positive(g)).any():
-        _note(ax, "no non-zero gradient\nrecorded" if len(g) else "nothing recorded yet",
-              colour=_WARNING if len(g) else GREY)
+    both = np.concatenate([run.backward_signal, run.grad_norms])
+    if not len(run.grad_norms) or not np.isfinite(_positive(both)).any():
+        _note(ax, "no non-zero gradient\nrecorded" if len(run.grad_norms) else "nothing recorded yet",
+              colour=_WARNING if len(run.grad_norms) else GREY)
         return
-    ax.plot(layers, _positive(g[0]), color=GREY, linestyle="--", marker="o", markersize=4,
-            label=f"step {run.grad_steps[0]}")
-    ax.plot(layers, _positive(g[-1]), color=OKABE_ITO["blue"], marker="o", markersize=4,
-            label=f"step {run.grad_steps[-1]}")
-    log_y(ax, _positive(g[[0, -1]]))
-    ax.set_ylabel("‖∂L/∂W‖ (log scale)")
-    if d > 12:
-        ax.set_xticks(layers[:: math.ceil(d / 10)])
-    else:
-        ax.set_xticks(layers)
-    ax.legend(loc="best", fontsize=8)
+    zero = []
+    for values, colour, marker, name in ((run.backward_signal, OKABE_ITO["blue"], "o", "‖∂L/∂z‖"),
+                                          (run.grad_norms, OKABE_ITO["orange"], "s", "‖∂L/∂W‖")):
+        ax.plot(layers, _positive(values[0]), color=colour, linestyle="--", marker=marker, markersize=3.5,
+                linewidth=1.0, label=f"{name}, step {run.grad_steps[0]}")
+        ax.plot(layers, _positive(values[-1]), color=colour, marker=marker, markersize=4,
+                label=f"{name}, step {run.grad_steps[-1]}")
+        if _zero_layers(values[-1:]):
+            zero.append(f"{name} in {_zero_layers(values[-1:])}")
+    log_y(ax, _positive(np.array([values[i] for values in (run.backward_signal, run.grad_norms) for i in (0, -1)])))
+    if zero:  # a log axis cannot show them: say so
+        ax.text(0.03, 0.03, "exactly 0:\n" + "\n".join(zero), transform=ax.transAxes, color=_WARNING, fontsize=8)
+    ax.set_ylabel("norm (log scale)")
+    ax.set_xticks(layers[:: math.ceil(d / 10)] if d > 12 else layers)
+    ax.legend(loc="best", fontsize=7)
 
 
 @styled
@@ -255,4 +279,17 @@ def dashboard(run: DashboardRun) -> Figure:
              fontweight="bold")
     fig.text(0.99, 0.935, "layer colours: dark purple = input side … light green = output side", ha="right",
              va="center", fontsize=9, color=_LAYER_MAP(0.0))
+    return fig
+
+
+def mystery_dashboard(run: DashboardRun, name: str) -> Figure:
+    """:func:`dashboard` of a mystery network, titled ``"mystery <name>"``: its settings stay hidden.
+
+    The dashboard's own title is the run's settings, which would name what is broken.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name={name!r} must be the mystery's name, e.g. 'A'")
+    fig = dashboard(run)
+    fig.suptitle(f"mystery {name} (its settings are revealed after your diagnosis)", x=0.01, y=0.985, ha="left",
+                 fontsize=10.5)
     return fig

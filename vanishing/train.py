@@ -178,17 +178,6 @@ class Callback:
         pass
 
 
-class StopAfter(Callback):
-    """Ends training after ``steps`` updates."""
-
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
-
-    def on_step_end(self, state: TrainState) -> None:
-        if state.step >= self.steps:
-            state.stop = True
-
-
 @dataclass(frozen=True)
 class Evaluation:
     """The result of :func:`evaluate`: mean loss, and accuracy (None when not meaningful)."""

@@ -19,7 +19,7 @@ NOTEBOOKS = sorted((REPO / "solutions").glob("*.ipynb"))
 
 def header_minutes(path: Path) -> int:
     text = "".join(json.loads(path.read_text())["cells"][0]["source"])
-    found = re.findall(r"\*\*Time:\*\* about (\d+) minutes\.", text)
+    found = re.findall(r"\*\*Time:\*\* about (\d+) minutes[.,]", text)
     assert len(found) == 1, f"{path.name}: the first cell needs exactly one '**Time:** about NN minutes.' line"
     return int(found[0])
 

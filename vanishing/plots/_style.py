@@ -15,6 +15,7 @@ import contextvars
 import functools
 import io
 import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -96,10 +97,18 @@ class CourseFigure(Figure):
         return to_png(self)
 
 
+_DRAWING = threading.RLock()
+"""Held while the course draws: matplotlib's settings are global, and a widget draws in a thread of its own."""
+
+
 @contextmanager
 def style() -> Iterator[None]:
-    """Apply :data:`RC` within a ``with`` block (restores the previous settings after)."""
-    with matplotlib.rc_context(RC):
+    """Apply :data:`RC` within a ``with`` block (restores the previous settings after).
+
+    One thread at a time: a second thread waits at the ``with`` until the first is done, so that two
+    ``rc_context`` blocks never interleave (each restores what it found, which would then be the other's).
+    """
+    with _DRAWING, matplotlib.rc_context(RC):
         yield
 
 
@@ -112,6 +121,56 @@ def styled(function: F) -> F:
             return function(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+class View:
+    """A figure made once and then changed in place: what a widget redraws at every move of a slider.
+
+    A subclass makes its figure and every artist it will need in ``__init__`` (decorated with
+    :func:`styled`) and, in :meth:`update`, changes their data, limits and texts for a new result.
+    :meth:`show` does that in the course style and returns the figure. A plot function that a widget
+    draws is ``SomeView().show(result)``: the figure of a notebook's static cell and the widget's live
+    figure come from the same code, and the widget keeps its view from one change to the next.
+    """
+
+    figure: Figure
+
+    def update(self, result: Any) -> None:
+        """Change the figure's artists to show ``result``."""
+        raise NotImplementedError
+
+    def show(self, result: Any) -> Figure:
+        """Show ``result`` (in the course style) and return the figure."""
+        with style():
+            self.update(result)
+        return self.figure
+
+
+class LegendSlot:
+    """An axes' legend whose entries come and go with the result.
+
+    :meth:`show` makes the legend anew only when its artists change; when only the texts do (a number in
+    a label), it sets them, which costs nothing until the figure is drawn.
+    """
+
+    def __init__(self, ax: Axes, **options: Any) -> None:
+        self.ax = ax
+        self.options = options
+        self._handles: list[Any] | None = None
+
+    def show(self, entries: list[tuple[Any, str]], loc: str | None = None) -> None:
+        """Show ``(artist, label)`` entries; ``loc`` moves the legend (default: the options' ``loc``)."""
+        handles = [artist for artist, _ in entries]
+        labels = [label for _, label in entries]
+        legend = self.ax.get_legend()
+        if legend is None or handles != self._handles:
+            self.ax.legend(handles, labels, **self.options)
+            self._handles = handles
+            legend = self.ax.get_legend()
+        else:
+            for text, label in zip(legend.get_texts(), labels, strict=True):
+                text.set_text(label)
+        legend.set_loc(loc or self.options.get("loc", "best"))
 
 
 _RECYCLE_BIN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("recycle_bin", default=None)

@@ -10,7 +10,7 @@ from .. import _validate as check
 from ..experiments.batchnorm import BATCHNORM_ACTIVATIONS, BatchNormRun, batchnorm_training
 from ..models import BATCHNORM_POSITIONS
 from ..plots.batchnorm import batchnorm_flow_plot
-from ._app import App
+from ._app import App, Redraw
 
 __all__ = ["batchnorm_flow"]
 
@@ -69,7 +69,7 @@ def batchnorm_flow(**initial_values: Any) -> App:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(
-        controls, _compute, batchnorm_flow_plot, name="batchnorm_flow",
+        controls, _compute, Redraw(batchnorm_flow_plot), name="batchnorm_flow",
         title="<b>Gradient flow with and without BatchNorm:</b> a deep MLP (32 units per hidden layer) trained on "
               "the digits. <i>BatchNorm</i>: none, before every activation, or after it. Press <b>Run</b> after "
               "changing the settings.",

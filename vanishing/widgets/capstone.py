@@ -51,11 +51,9 @@ from ..experiments.capstone import (
 from ..init import INITIALIZERS
 from ..models import BATCHNORM_POSITIONS
 from ..optim import OPTIMIZERS
-from ..plots import to_png
-from ..plots._style import recycling
 from ..plots.capstone import dashboard
 from ..train import Callback, TrainState
-from ._app import App
+from ._app import App, Redraw, kernel_is_running
 
 __all__ = ["DashboardApp", "gradient_dashboard"]
 
@@ -77,15 +75,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 _WARNING = "#D55E00"  # Okabe–Ito vermillion, as the App's messages
 _NOTE = "#7f7f7f"
-
-
-def kernel_is_running() -> bool:
-    """True inside a Jupyter kernel (where widget clicks arrive while a thread trains)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        return False
-    return getattr(get_ipython(), "kernel", None) is not None
 
 
 class _Live(Callback):
@@ -193,7 +182,7 @@ class DashboardApp(App):
         self._trainer: DashboardTrainer | None = None
         self._thread: threading.Thread | None = None
         self._building = True
-        super().__init__(controls, self._train, dashboard, run_button=True, pass_progress=True, **options)
+        super().__init__(controls, self._train, Redraw(dashboard), run_button=True, pass_progress=True, **options)
         self._building = False
         bar = next(child for child in self.widget.children
                    if isinstance(child, ipywidgets.HBox) and self.run_button in child.children)
@@ -303,9 +292,7 @@ class DashboardApp(App):
     def _show_frame(self, run: DashboardRun) -> None:
         """Draw a snapshot of a run in progress into the widget's image (called by the drawing thread)."""
         try:
-            with recycling(self._figures):
-                figure = self._draw(run)
-            png = to_png(figure, fast=True)
+            _figure, png = self._draw(run)
         except Exception:  # noqa: BLE001 - a frame that cannot be drawn is skipped; the final figure reports
             return
         self.image.value = png

@@ -8,7 +8,7 @@ import ipywidgets
 
 from ..experiments.dying_relu import OPTIMIZER_CHOICES, DyingRun, dying_run
 from ..plots.dying_relu import dying_dashboard
-from ._app import App
+from ._app import App, Redraw
 
 __all__ = ["dying_explorer"]
 
@@ -64,7 +64,7 @@ def dying_explorer(**initial_values: Any) -> App:
     if [value for _, value in OPTIMIZER_LABELS] != list(OPTIMIZER_CHOICES):
         raise RuntimeError("the optimizer dropdown is out of step with OPTIMIZER_CHOICES")
     return App(
-        controls, _compute, dying_dashboard, name="dying_explorer", run_button=True,
+        controls, _compute, Redraw(dying_dashboard), name="dying_explorer", run_button=True,
         title="<b>How ReLU units die during training.</b> 3 hidden layers of 16 ReLU units on 200 two-moons "
               "points, batches of 20. A unit is dead when its output is 0 on every training example. "
               "Change the settings, then press <i>Run</i>.",

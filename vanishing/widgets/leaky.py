@@ -9,7 +9,7 @@ import ipywidgets
 from .. import _validate as check
 from ..experiments.leaky import LeakyExploration, explore_variant
 from ..plots.leaky import leaky_explorer_plot
-from ._app import App
+from ._app import App, Redraw
 
 __all__ = ["leaky_explorer"]
 
@@ -61,7 +61,7 @@ def leaky_explorer(**initial_values: Any) -> App:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(
-        controls, _explore, leaky_explorer_plot, name="leaky_explorer",
+        controls, _explore, Redraw(leaky_explorer_plot), name="leaky_explorer",
         title="<b>A leaky variant against ReLU, from a bad start:</b> every hidden bias starts at <i>starting "
               "bias</i>. Press <i>Run</i> to train both from the same weights (3 seeds, 80 steps). <i>slope α</i> "
               "is Leaky ReLU's slope and PReLU's starting slope; RReLU draws 1/a with a ~ U(3, 8).",

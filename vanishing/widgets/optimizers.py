@@ -9,7 +9,7 @@ import ipywidgets
 from .. import _validate as check
 from ..experiments.optimizers import LOSS_SURFACES, OPTIMIZER_METHODS, OptimizerComparison, compare_optimizers
 from ..plots.optimizers import prepare_trajectory_backdrops, trajectory_plot
-from ._app import App
+from ._app import App, Redraw
 
 __all__ = ["optimizer_paths"]
 
@@ -123,7 +123,7 @@ def optimizer_paths(**initial_values: Any) -> App:
     # registered before the App's own observer, so the App's update sees the new defaults
     controls["surface"].observe(follow_surface, names="value")
     app = App(
-        controls, _compute, trajectory_plot, name="optimizer_paths",
+        controls, _compute, Redraw(trajectory_plot), name="optimizer_paths",
         title="<b>Optimizers on a 2-D loss.</b> All start from the black dot; the + marks the minimum (or the "
               "saddle point). SGD, momentum and Nesterov use the first learning rate, RMSProp and Adam the second: "
               "an SGD step is lr × gradient, an Adam step is about lr. A path that leaves the window stops with a ×.",

@@ -406,3 +406,32 @@ def test_outside_a_kernel_a_change_is_computed_at_once():
     app, computed = slow_app(seconds=0.0)
     app.controls["scale"].value = 1.0
     assert computed[-1] == 1.0 and not app._worker.busy
+
+
+def test_kept_glyphs_draw_the_pixels_matplotlib_draws(builder, monkeypatch):
+    """The course's canvas keeps glyph bitmaps between drawings; apart from starting each text at a whole pixel,
+    the picture is matplotlib's own, bit for bit (checked twice: with the glyphs drawn fresh, then kept)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+
+    from vanishing.plots import _canvas
+    from vanishing.plots._style import style
+
+    if not _canvas.GLYPHS_KEPT:
+        pytest.skip("this matplotlib draws text its own way: the course's canvas leaves it alone")
+    app = builder()
+    figure = app.figure
+
+    def draw(canvas_class):
+        canvas_class(figure)
+        with style():
+            figure.canvas.draw()
+        return np.asarray(figure.canvas.buffer_rgba()).copy()
+
+    _canvas._BITMAPS.clear()
+    kept = [draw(_canvas.CourseCanvas), draw(_canvas.CourseCanvas)]
+    plain_draw_text = RendererAgg.draw_text
+    monkeypatch.setattr(RendererAgg, "draw_text", lambda self, gc, x, y, *rest, **options:
+                        plain_draw_text(self, gc, round(x), round(y), *rest, **options))
+    reference = draw(FigureCanvasAgg)
+    assert np.array_equal(kept[0], reference) and np.array_equal(kept[1], reference)
+    assert _canvas._BITMAPS, "no glyph was kept"

@@ -7,8 +7,8 @@ from typing import Any
 import ipywidgets
 
 from ..experiments.elu import BIAS_SHIFT_ACTIVATIONS, INIT_RULES, EluExplorerState, elu_explorer_state
-from ..plots.elu import elu_explorer_plot
-from ._app import App, Redraw
+from ..plots.elu import EluExplorerView
+from ._app import App
 
 __all__ = ["elu_explorer"]
 
@@ -55,7 +55,7 @@ def elu_explorer(**initial_values: Any) -> App:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(
-        controls, _compute, Redraw(elu_explorer_plot), name="elu_explorer",
+        controls, _compute, EluExplorerView, name="elu_explorer",
         title="<b>Mean activations layer by layer, and the zig-zag they cause.</b> Left: mean (solid) and sd "
               "(dotted) of each hidden layer's outputs at initialisation (64 units, 256 Gaussian inputs); the band "
               "covers 80 % of the units' own means; ReLU with He init in grey. Right: a linear unit whose two "

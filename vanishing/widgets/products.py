@@ -9,8 +9,8 @@ import numpy as np
 
 from .. import _validate as check
 from ..experiments.products import PRODUCT_DTYPES, PRODUCT_FACTORS, ProductDistribution, product_distribution
-from ..plots.products import product_histogram
-from ._app import App, Redraw
+from ..plots.products import ProductView
+from ._app import App
 
 __all__ = ["product_underflow"]
 
@@ -59,7 +59,7 @@ def product_underflow(**initial_values: Any) -> App:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(
-        controls, _compute, Redraw(product_histogram), name="product_underflow",
+        controls, _compute, ProductView, name="product_underflow",
         title="<b>A product of random factors, stored in a float type.</b> 'spread' is used by sigmoid and "
               "tanh, 'ReLU: P(active)' by relu. Products that round to exactly 0 get a bar of their own.",
         initial_values=initial_values, presets=PRESETS, invalid_example={"seed": -1},

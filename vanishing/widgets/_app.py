@@ -423,11 +423,9 @@ class App:
         """
         with self._updating:
             values = self.values
-            if self.pass_progress:
-                values["progress"] = self.report_progress
             start = time.perf_counter()
             try:
-                result = self._compute(**values)
+                result = self._call_compute(values)
                 computed = time.perf_counter()
                 figure, png = self._draw(result)
             except Exception as error:  # noqa: BLE001 - a teaching widget shows a message, never a traceback
@@ -442,6 +440,11 @@ class App:
             self._show_png(png)
             self.message.value = ""
             return True
+
+    def _call_compute(self, values: dict[str, Any]) -> Any:
+        if self.pass_progress:
+            return self._compute(**values, progress=self.report_progress)
+        return self._compute(**values)
 
     def _draw(self, result: Any) -> tuple[Figure, bytes]:
         """Show ``result`` in the view (made at the first call) and encode the figure: (figure, PNG)."""

@@ -447,7 +447,8 @@ def drag_slider(page, view, shots: Path | None) -> str:
     track = handle.locator("xpath=ancestor::div[contains(@class, 'noUi-target')]").bounding_box()
     knob = handle.bounding_box()
     y = knob["y"] + knob["height"] / 2
-    left, right = track["x"] + 1, track["x"] + track["width"] - 1
+    # from just past the left end to just past the right end: the knob stops at the ends
+    left, right = track["x"] - 10, track["x"] + track["width"] + 10
     pressed = page.evaluate(RECORD_FIGURES, image.element_handle())
     page.mouse.move(knob["x"] + knob["width"] / 2, y)
     page.mouse.down()

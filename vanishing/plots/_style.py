@@ -146,11 +146,18 @@ class View:
         return self.figure
 
 
+def _look(artist: Any) -> tuple:
+    """What a legend copies from an artist when it is made: colours, line style and width, marker."""
+    getters = ("get_color", "get_linestyle", "get_linewidth", "get_marker", "get_facecolor", "get_alpha")
+    return tuple(repr(getattr(artist, name)()) for name in getters if hasattr(artist, name))
+
+
 class LegendSlot:
     """A legend (of an axes, or of a figure) whose entries come and go with the result.
 
-    :meth:`show` makes the legend anew only when its artists change; when only the texts do (a number in
-    a label), it sets them, which costs nothing until the figure is drawn.
+    :meth:`show` makes the legend anew only when its artists change, or their look (a legend copies a line's
+    colour and style when it is made); when only the texts do (a number in a label), it sets them, which costs
+    nothing until the figure is drawn.
     """
 
     def __init__(self, owner: Axes | Figure, *, one_row: bool = False, **options: Any) -> None:
@@ -164,12 +171,13 @@ class LegendSlot:
         """Show ``(artist, label)`` entries; ``loc``, if given, moves the legend there."""
         handles = [artist for artist, _ in entries]
         labels = [label for _, label in entries]
-        if self.legend is None or handles != self._handles:
+        looks = [(artist, _look(artist)) for artist in handles]
+        if self.legend is None or looks != self._handles:
             if self.legend is not None:
                 self.legend.remove()
             columns = {"ncols": max(len(handles), 1)} if self.one_row else {}
             self.legend = self.owner.legend(handles, labels, **columns, **self.options)
-            self._handles = handles
+            self._handles = looks
         else:
             for text, label in zip(self.legend.get_texts(), labels, strict=True):
                 text.set_text(label)

@@ -181,20 +181,6 @@ class _Newest:
                     self._wake.notify_all()
 
 
-class Redraw(View):
-    """A view for a plot function that makes a new figure at every call (until the function has a view)."""
-
-    def __init__(self, draw: Callable[[Any], Figure]) -> None:
-        self._draw_function = draw
-
-    def __call__(self) -> Redraw:
-        return self
-
-    def show(self, result: Any) -> Figure:
-        self.figure = self._draw_function(result)
-        return self.figure
-
-
 class App:
     """Controls wired to an experiment and a figure.
 

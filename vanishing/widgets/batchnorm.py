@@ -15,9 +15,8 @@ from ..diagnostics import GradientNorms
 from ..experiments.batchnorm import BATCHNORM_ACTIVATIONS, BatchNormRun
 from ..models import BATCHNORM_POSITIONS, mlp
 from ..optim import SGD
-from ..plots.batchnorm import batchnorm_flow_plot
+from ..plots.batchnorm import BatchNormFlowView
 from ..train import DivergenceError, StopAfter, TrainState, evaluate, fit
-from ._app import Redraw
 from ._training import Session, TrainingApp
 
 __all__ = ["batchnorm_flow"]
@@ -121,7 +120,7 @@ def batchnorm_flow(**initial_values: Any) -> TrainingApp:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return TrainingApp(
-        controls, _train, Redraw(batchnorm_flow_plot), name="batchnorm_flow",
+        controls, _train, BatchNormFlowView, name="batchnorm_flow",
         title="<b>Gradient flow with and without BatchNorm:</b> a deep MLP (32 units per hidden layer) trained on "
               "the digits. <i>BatchNorm</i>: none, before every activation, or after it. Press <b>Run</b> after "
               "changing the settings.",

@@ -25,8 +25,7 @@ from ..experiments.capstone import (
 from ..init import INITIALIZERS
 from ..models import BATCHNORM_POSITIONS
 from ..optim import OPTIMIZERS
-from ..plots.capstone import dashboard
-from ._app import Redraw
+from ..plots.capstone import DashboardView
 from ._training import Session, TrainingApp
 
 __all__ = ["DashboardApp", "gradient_dashboard"]
@@ -59,7 +58,7 @@ class DashboardApp(TrainingApp):
     """The dashboard's :class:`~vanishing.widgets._training.TrainingApp`: trains a :class:`DashboardTrainer`."""
 
     def __init__(self, controls: dict[str, ipywidgets.ValueWidget], **options: Any) -> None:
-        super().__init__(controls, _train, Redraw(dashboard), **options)
+        super().__init__(controls, _train, DashboardView, **options)
 
 
 def gradient_dashboard(**initial_values: Any) -> DashboardApp:

@@ -15,9 +15,8 @@ from ..diagnostics import DeadFraction
 from ..experiments.dying_relu import OPTIMIZER_CHOICES, DyingRun
 from ..models import mlp
 from ..optim import make_optimizer
-from ..plots.dying_relu import dying_dashboard
+from ..plots.dying_relu import DyingView
 from ..train import DivergenceError, StopAfter, TrainState, accuracy, fit
-from ._app import Redraw
 from ._training import Session, TrainingApp
 
 __all__ = ["dying_explorer"]
@@ -123,7 +122,7 @@ def dying_explorer(**initial_values: Any) -> TrainingApp:
     if [value for _, value in OPTIMIZER_LABELS] != list(OPTIMIZER_CHOICES):
         raise RuntimeError("the optimizer dropdown is out of step with OPTIMIZER_CHOICES")
     return TrainingApp(
-        controls, _train, Redraw(dying_dashboard), name="dying_explorer",
+        controls, _train, DyingView, name="dying_explorer",
         title="<b>How ReLU units die during training.</b> 3 hidden layers of 16 ReLU units on 200 two-moons "
               "points, batches of 20. A unit is dead when its output is 0 on every training example. "
               "Change the settings, then press <i>Run</i>.",

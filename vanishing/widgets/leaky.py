@@ -10,8 +10,7 @@ import numpy as np
 from .. import _validate as check
 from ..activations import RReLU, make_activation
 from ..experiments.leaky import LeakyExploration, VariantRun, train_variant, variant_label
-from ..plots.leaky import leaky_explorer_plot
-from ._app import Redraw
+from ..plots.leaky import LeakyExplorerView
 from ._training import Session, TrainingApp
 
 __all__ = ["leaky_explorer"]
@@ -99,7 +98,7 @@ def leaky_explorer(**initial_values: Any) -> TrainingApp:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return TrainingApp(
-        controls, _explore, Redraw(leaky_explorer_plot), name="leaky_explorer",
+        controls, _explore, LeakyExplorerView, name="leaky_explorer",
         title="<b>A leaky variant against ReLU, from a bad start:</b> every hidden bias starts at <i>starting "
               "bias</i>. Press <i>Run</i> to train both from the same weights (3 seeds, 80 steps). <i>slope α</i> "
               "is Leaky ReLU's slope and PReLU's starting slope; RReLU draws 1/a with a ~ U(3, 8).",

@@ -435,3 +435,93 @@ def test_kept_glyphs_draw_the_pixels_matplotlib_draws(builder, monkeypatch):
     reference = draw(FigureCanvasAgg)
     assert np.array_equal(kept[0], reference) and np.array_equal(kept[1], reference)
     assert _canvas._BITMAPS, "no glyph was kept"
+
+
+# --------------------------------------------------------------------------------------------- kept computations
+
+
+def same_result(a, b) -> bool:
+    """Two result dataclasses hold the same values (arrays equal element for element, nan equal to nan)."""
+    for name in a.__dataclass_fields__:
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(x, np.ndarray) or (isinstance(x, tuple) and all(isinstance(v, float) for v in x)):
+            if not np.array_equal(np.asarray(x, dtype=float), np.asarray(y, dtype=float), equal_nan=True):
+                return False
+        elif hasattr(x, "__dataclass_fields__"):
+            if not same_result(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def test_product_widget_gives_the_experiments_products_whatever_depths_came_before():
+    from vanishing.experiments.products import product_distribution
+    from vanishing.widgets.products import TRIALS, _compute
+
+    for factor, dtype in (("tanh", "float64"), ("sigmoid", "float16"), ("relu", "float32"), ("uniform", "float32")):
+        for depth in (60, 5, 400, 399, 60):  # deeper, shallower, deeper again: rows kept, then rows added
+            kept = _compute(depth, factor, 0.7, 0.6, dtype, 4)
+            fresh = product_distribution(depth, factor, 0.7, 0.6, dtype, TRIALS, rng=np.random.default_rng(4))
+            assert same_result(kept, fresh), (factor, dtype, depth)
+
+
+def test_elu_widget_gives_the_experiments_state_for_every_depth():
+    from vanishing.experiments.elu import elu_explorer_state
+    from vanishing.widgets.elu import _compute
+
+    for activation, depth, init, centre in (("elu", 20, "default", False), ("relu", 3, "lecun", True),
+                                            ("selu", 40, "default", False), ("leaky_relu", 1, "he", True)):
+        kept = _compute(activation, 1.6, depth, init, centre, 2)
+        fresh = elu_explorer_state(activation, alpha=1.6, depth=depth, init=init, centre=centre, seed=2)
+        assert same_result(kept.layers, fresh.layers), (activation, depth)
+        assert (kept.reference is None) == (fresh.reference is None)
+        assert kept.reference is None or same_result(kept.reference, fresh.reference)
+        assert np.array_equal(kept.zigzag.path, fresh.zigzag.path) and kept.centre == fresh.centre
+
+
+@pytest.mark.parametrize("preset", ["SGD, lr 3: half the units die", "BatchNorm, SGD lr 3", "Adam, lr 0.1"])
+def test_dying_widget_trains_as_the_experiment(preset):
+    from vanishing.experiments.dying_relu import dying_run
+    from vanishing.widgets import dying_explorer
+
+    app = dying_explorer(preset=preset)
+    v = app.values
+    fresh = dying_run(v["lr"], v["bias"], v["optimizer"], v["weight_decay"], v["batchnorm"], steps=v["steps"],
+                      seed=v["seed"])
+    assert same_result(app.result, fresh)
+
+
+def test_batchnorm_widget_trains_as_the_experiment():
+    from vanishing.experiments.batchnorm import batchnorm_training
+    from vanishing.widgets import batchnorm_flow
+
+    app = batchnorm_flow(preset="sigmoid, BN before", steps=40)
+    v = app.values
+    fresh = batchnorm_training(v["activation"], v["batchnorm"], depth=v["depth"], batch_size=v["batch_size"],
+                               lr=v["lr"], steps=v["steps"], probe=0, seed=v["seed"])
+    assert same_result(app.result, fresh)
+
+
+def test_leaky_widget_explores_as_the_experiment():
+    from vanishing.experiments.leaky import explore_variant
+    from vanishing.widgets import leaky_explorer
+
+    app = leaky_explorer(preset="PReLU from α = 0.25")
+    v = app.values
+    fresh = explore_variant(v["variant"], v["alpha"], depth=v["depth"], bias=v["bias"], seeds=(0, 1, 2))
+    kept = app.result
+    assert kept.label == fresh.label and np.array_equal(kept.derivative, fresh.derivative)
+    for a, b in zip(kept.runs + kept.baseline, fresh.runs + fresh.baseline, strict=True):
+        assert np.array_equal(a.loss, b.loss, equal_nan=True) and np.array_equal(a.dead, b.dead, equal_nan=True)
+
+
+def test_stop_between_the_seeds_of_a_leaky_exploration():
+    from vanishing.widgets import leaky_explorer
+
+    app = leaky_explorer(seed=40)  # seeds not run before: the first run is still going when Stop is pressed
+    app.background, app.live = True, False
+    app.run()
+    app.stop()
+    assert app.wait(60)
+    assert app.error is None and len(app.result.runs) < 3 and "Stopped after" in app.message.value

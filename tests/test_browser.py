@@ -491,6 +491,26 @@ def drag_slider(page, view, shots: Path | None) -> str:
             f"the released value's figure {max(after, 0):.0f} ms after the release")
 
 
+def check_widgets(page, notebook: str, views: list[dict], screenshot_dir: Path) -> None:
+    """Items 5 to 7 of the module's docstring for every rendered widget with a figure."""
+    for number, view_info in enumerate(views):
+        if not view_info["images"]:
+            continue  # a widget without a figure: rendered is all it can show here
+        view = page.locator(f'[data-vg-widget="{number}"]')
+        stem = f"{notebook.replace('/', '-').removesuffix('.ipynb')}-widget{number + 1}"
+        if number == 0:
+            view.screenshot(path=str(screenshot_dir / f"{stem}.png"), timeout=30_000)
+        changed, tried = change_figure(page, view)
+        assert changed, (f"{notebook}: the widget in cell {view_info['cell']} did not show a new figure "
+                         f"within {FIGURE_CHANGE_TIMEOUT / 1000:g} s of a change:\n" + "\n".join(tried))
+        print(f"{notebook}, widget in cell {view_info['cell']}: {tried[-1]}")
+        if number == 0:
+            view.screenshot(path=str(screenshot_dir / f"{stem}-changed.png"), timeout=30_000)
+        if not view.locator("button", has_text="Run").count() and view.locator(".widget-slider").count():
+            print(f"{notebook}, widget in cell {view_info['cell']}: "
+                  f"{drag_slider(page, view, screenshot_dir / stem)}")
+
+
 # ------------------------------------------------------------------------------------------------ the test
 
 
@@ -548,22 +568,7 @@ def test_notebook_runs_in_jupyterlab(notebook: str, lab: str, browser_context, s
         narrow = [(label, width) for label, width in tracks if width is not None and width < MIN_TRACK_PX]
         assert not narrow, f"{notebook}: slider tracks under {MIN_TRACK_PX} px (label, px): {narrow}"
 
-        for number, view_info in enumerate(views):
-            if not view_info["images"]:
-                continue  # a widget without a figure: rendered is all it can show here
-            view = page.locator(f'[data-vg-widget="{number}"]')
-            stem = f"{notebook.replace('/', '-').removesuffix('.ipynb')}-widget{number + 1}"
-            if number == 0:
-                view.screenshot(path=str(screenshot_dir / f"{stem}.png"), timeout=30_000)
-            changed, tried = change_figure(page, view)
-            assert changed, (f"{notebook}: the widget in cell {view_info['cell']} did not show a new figure "
-                             f"within {FIGURE_CHANGE_TIMEOUT / 1000:g} s of a change:\n" + "\n".join(tried))
-            print(f"{notebook}, widget in cell {view_info['cell']}: {tried[-1]}")
-            if number == 0:
-                view.screenshot(path=str(screenshot_dir / f"{stem}-changed.png"), timeout=30_000)
-            if not view.locator("button", has_text="Run").count() and view.locator(".widget-slider").count():
-                print(f"{notebook}, widget in cell {view_info['cell']}: "
-                      f"{drag_slider(page, view, screenshot_dir / stem)}")
+        check_widgets(page, notebook, views, screenshot_dir)
 
         # the interactions must not have put an error into the notebook either
         errors = error_outputs(page.evaluate(CELLS))

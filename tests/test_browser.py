@@ -338,13 +338,14 @@ KERNEL_PRINT = """(code) => new Promise((resolve, reject) => {
     future.done.then(() => resolve(text), reject);
 })"""
 
-# Every App in the kernel: the SHA-256 of its current PNG, and for each slider whether it is at its maximum.
+# Every App in the kernel: the SHA-256 of its current PNG, how many updates its worker thread ran, and for each
+# slider whether it is at its maximum.
 APPS_IN_KERNEL = """
 import gc as _gc, hashlib as _hashlib, json as _json
 from vanishing.widgets import App as _App
 def _top(_c):
     return _c.base ** _c.max if hasattr(_c, "base") else _c.max
-print(_json.dumps([{"png": _hashlib.sha256(_a.png).hexdigest() if _a.png else None,
+print(_json.dumps([{"png": _hashlib.sha256(_a.png).hexdigest() if _a.png else None, "worker_runs": _a._worker.runs,
                     "at_max": {_c.description: bool(_c.value >= (1 - 1e-9) * _top(_c))
                                for _c in _a.controls.values() if hasattr(_c, "max")}}
                    for _a in _gc.get_objects() if isinstance(_a, _App)]))
@@ -482,12 +483,16 @@ def drag_slider(page, view, shots: Path | None) -> str:
     assert owner[0]["at_max"].get(label), (
         f"slider {label!r}: the figure shown is not that of the released value (the slider's maximum): "
         f"{owner[0]['at_max']}")
+    assert owner[0]["worker_runs"] >= FIGURES_WHILE_DRAGGING, (
+        f"slider {label!r}: the App's worker thread ran {owner[0]['worker_runs']} update(s): the drag was not "
+        "computed by the worker (was it taken for a change made by code in the kernel?)")
     assert after <= RELEASED_FIGURE_MS, (
         f"slider {label!r}: the released value's figure appeared {after:.0f} ms after the release "
         f"(at most {RELEASED_FIGURE_MS} ms)")
     if shots is not None:
         view.screenshot(path=str(shots.with_name(shots.name + "-released.png")), timeout=30_000)
-    return (f"slider {label!r} dragged: {len(during)} figures during the drag, {len(loads)} in all; "
+    return (f"slider {label!r} dragged: {len(during)} figures during the drag, {len(loads)} in all, "
+            f"{owner[0]['worker_runs']} updates by the App's worker; "
             f"the released value's figure {max(after, 0):.0f} ms after the release")
 
 

@@ -138,6 +138,7 @@ class _Newest:
         self._asked = False
         self._running = False
         self._thread: threading.Thread | None = None
+        self.runs = 0  # jobs run so far
 
     def ask(self) -> None:
         with self._wake:
@@ -173,6 +174,7 @@ class _Newest:
                     self._thread = None
                     return
                 self._asked, self._running = False, True
+                self.runs += 1
             try:
                 self._job()
             finally:

@@ -44,36 +44,49 @@ MAX_DEPTH = 40
 def _compute(activation: str, alpha: float, depth: int, init: str, centre: bool, seed: int) -> EluExplorerState:
     """What ``elu_explorer_state`` computes (64 units, 256 inputs, a toy of 64 examples), from three stores.
 
-    The layer statistics of a network ``depth`` deep are the first ``depth`` layers' of the deepest network
-    the slider reaches: the inputs are drawn first, then the weights layer by layer from the input side, so
-    the first layers of the deeper network are the shallower network. Each is kept per activation, α, init
-    and seed: dragging the depth slider computes nothing. The toy is kept per activation, α, centring and
-    seed.
+    The layer statistics of a network ``depth`` deep are the first ``depth`` layers' of any deeper network
+    with the same seed: the inputs are drawn first, then the weights layer by layer from the input side, so
+    the first layers of the deeper network are the shallower network. The deepest network computed so far
+    is kept per activation, α, init and seed (:class:`_Layers`): dragging the depth slider down computes
+    nothing, dragging it up computes a deeper network now and then. The toy is kept per activation, α,
+    centring and seed.
     """
     check.non_negative("seed", seed, integer=True)
     check.choice("init", init, ("default", *INIT_RULES))
     check.number("depth", depth, low=1, high=MAX_DEPTH, integer=True)
     alpha = float(check.positive("alpha", alpha)) if activation == "elu" else 1.0
-    layers = _first_layers(_deepest(activation, alpha, init, int(seed)), int(depth))
+    layers = _layers(activation, alpha, init, int(seed)).first(int(depth))
     reference = None
     if activation != "relu" or init not in ("default", "he"):
-        reference = _first_layers(_deepest("relu", 1.0, "he", int(seed)), int(depth))
+        reference = _layers("relu", 1.0, "he", int(seed)).first(int(depth))
     return EluExplorerState(layers=layers, reference=reference, zigzag=_toy(activation, alpha, bool(centre), int(seed)),
                             centre=bool(centre))
 
 
 @lru_cache(maxsize=32)
-def _deepest(activation: str, alpha: float, init: str, seed: int) -> BiasShiftLayers:
-    return bias_shift_layers(activation, depth=MAX_DEPTH, width=64, n=256, alpha=alpha,
-                             init=None if init == "default" else init, rng=np.random.default_rng(seed))
+def _layers(activation: str, alpha: float, init: str, seed: int) -> _Layers:
+    return _Layers(activation, alpha, init, seed)
 
 
-def _first_layers(layers: BiasShiftLayers, depth: int) -> BiasShiftLayers:
-    """The statistics of the first ``depth`` hidden layers (the arrays are views: read them only)."""
-    return dataclasses.replace(layers, depth=depth, mean=layers.mean[:depth], std=layers.std[:depth],
-                               unit_mean_low=layers.unit_mean_low[:depth],
-                               unit_mean_high=layers.unit_mean_high[:depth],
-                               negative_units=layers.negative_units[:depth])
+class _Layers:
+    """The layer statistics of one activation, α, init and seed, for the deepest network asked for so far."""
+
+    def __init__(self, activation: str, alpha: float, init: str, seed: int) -> None:
+        self.settings = (activation, alpha, init, seed)
+        self.deepest: BiasShiftLayers | None = None
+
+    def first(self, depth: int) -> BiasShiftLayers:
+        """The statistics of the first ``depth`` hidden layers (the arrays are views: read them only)."""
+        if self.deepest is None or self.deepest.depth < depth:
+            # twice as deep as before (at most MAX_DEPTH): a drag to the right computes a few networks, not each
+            deeper = depth if self.deepest is None else min(MAX_DEPTH, max(depth, 2 * self.deepest.depth))
+            activation, alpha, init, seed = self.settings
+            self.deepest = bias_shift_layers(activation, depth=deeper, width=64, n=256, alpha=alpha,
+                                             init=None if init == "default" else init, rng=np.random.default_rng(seed))
+        d = self.deepest
+        return dataclasses.replace(d, depth=depth, mean=d.mean[:depth], std=d.std[:depth],
+                                   unit_mean_low=d.unit_mean_low[:depth], unit_mean_high=d.unit_mean_high[:depth],
+                                   negative_units=d.negative_units[:depth])
 
 
 @lru_cache(maxsize=32)

@@ -521,9 +521,27 @@ def test_leaky_widget_explores_as_the_experiment():
 def test_stop_between_the_seeds_of_a_leaky_exploration():
     from vanishing.widgets import leaky_explorer
 
-    app = leaky_explorer(seed=40)  # seeds not run before: the first run is still going when Stop is pressed
+    app = leaky_explorer(seed=40)
+    app.controls["seed"].value = 50  # seeds not run before: the first run is still going when Stop is pressed
     app.background, app.live = True, False
     app.run()
-    app.stop()
+    app.stop()  # at once: before the thread has even started to train
     assert app.wait(60)
     assert app.error is None and len(app.result.runs) < 3 and "Stopped after" in app.message.value
+
+
+def test_one_blas_thread_while_a_widget_computes_then_as_before():
+    from vanishing.widgets import _blas
+
+    functions = _blas._functions()
+    if functions is None:
+        pytest.skip("no OpenBLAS found under this numpy (MKL or Accelerate): the block changes nothing")
+    get, _ = functions
+    before = get()
+    seen = []
+    app, _ = toy_app()
+    app._compute = lambda **values: seen.append(get()) or np.arange(3.0)
+    assert app.update() and seen == [1] and get() == before
+    with _blas.one_blas_thread(), _blas.one_blas_thread():  # nested, as two threads' blocks may be
+        assert get() == 1
+    assert get() == before

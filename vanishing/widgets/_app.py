@@ -56,6 +56,7 @@ from traitlets import TraitError
 
 from ..plots import to_png
 from ..plots._style import View, pin_x_labels, style
+from ._blas import one_blas_thread
 
 __all__ = ["App"]
 
@@ -430,9 +431,11 @@ class App:
             return True
 
     def _call_compute(self, values: dict[str, Any]) -> Any:
-        if self.pass_progress:
-            return self._compute(**values, progress=self.report_progress)
-        return self._compute(**values)
+        # small matrices, and a browser that wants a core too: one BLAS thread (see widgets/_blas.py)
+        with one_blas_thread():
+            if self.pass_progress:
+                return self._compute(**values, progress=self.report_progress)
+            return self._compute(**values)
 
     def _draw(self, result: Any) -> tuple[Figure, bytes]:
         """Show ``result`` in the view (made at the first call) and encode the figure: (figure, PNG)."""

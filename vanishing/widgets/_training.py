@@ -43,6 +43,7 @@ import ipywidgets
 
 from ..train import Callback, TrainState
 from ._app import _WARNING_COLOUR, App, kernel_is_running
+from ._blas import one_blas_thread
 
 __all__ = ["FRAME_INTERVAL", "PROGRESS_INTERVAL", "Session", "TrainingApp"]
 
@@ -224,6 +225,7 @@ class TrainingApp(App):
         self.progress_times: list[float] = []
         self.frame_times: list[float] = []
         self._session: Session | None = None
+        self._session_used = False
         self._thread: threading.Thread | None = None
         self._building = True
         super().__init__(controls, compute, view, run_button=True, **options)
@@ -278,6 +280,9 @@ class TrainingApp(App):
             self._end()
 
     def _begin(self) -> None:
+        # the run's session exists from the click on, so that a Stop pressed before training starts is kept
+        self._session = Session(self, frames=self._live_frames())
+        self._session_used = False
         self.progress_times = []
         self.frame_times = []
         self._show_note("Training: the figure follows the run; Stop ends it after the current step.")
@@ -314,11 +319,14 @@ class TrainingApp(App):
 
     def _call_compute(self, values: dict[str, Any]) -> Any:
         """Train with a new :class:`Session`; stop its drawing thread before the final figure is drawn."""
-        session = Session(self, frames=self._live_frames())
-        self._session = session
+        session = self._session
+        if session is None or self._session_used:  # an update without Run (the first figure, a test)
+            session = self._session = Session(self, frames=self._live_frames())
+        self._session_used = True
         self.progress.description = "training"
         try:
-            result = self._compute(live=session, **values)
+            with one_blas_thread():  # small matrices: see widgets/_blas.py
+                result = self._compute(live=session, **values)
             # training is over; a frame may still be on its way, and the final figure takes a moment to draw:
             # the bar says so until the figure is shown
             self.progress.description = "drawing"

@@ -1,8 +1,9 @@
 """Widgets without a browser: set control values, check what was recomputed and shown.
 
 The generic tests run for every builder in ``vanishing.widgets.WIDGETS``; the
-App tests use a tiny compute and draw function; the last ones are specific to
-notebook 00's ``start_here``.
+App tests use a tiny compute function and view; then come ``start_here``'s own
+tests, the kept figures and glyphs, the worker that computes a drag (newest value
+only), and the widgets' own computations against the experiment functions.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ no backend is switched) and works the same in a notebook, a widget and a test.
 
 Use :func:`new_figure` to make a figure and :func:`styled` (or the
 :func:`style` context manager) around a plot function, so that titles and
-labels added after the figure is made get the same fonts.
+labels added after the figure is made get the same fonts. A figure that a widget
+redraws is a :class:`View`: made once, then changed in place (its legends through
+:class:`LegendSlot`); its canvas (:mod:`vanishing.plots._canvas`) keeps the
+glyphs it has rendered.
 """
 
 from __future__ import annotations

@@ -15,8 +15,13 @@ JupyterLab server and one browser, one notebook after the other:
    of the control's); for every widget with a figure: move a slider one step with the keyboard (or change
    a dropdown, and press Run when the widget has a Run button) and assert that the figure (the ``<img>``'s
    ``src``) changes within 2 s; a widget passes when one of its first few controls does that;
-6. keep a screenshot of the notebook's first widget, before and after that change, in a temporary folder
-   whose path is printed, for a person to look at.
+6. for every widget without a Run button (those that recompute at every change): drag its first slider
+   across its range in small steps (mouse down on the knob, to the left end, then in small moves to the
+   right end, release) and assert that at least 3 different figures appeared before the release, and that
+   the figure of the released value (checked in the kernel: the App whose figure is shown has that
+   slider at its maximum) appeared within 300 ms after it;
+7. keep a screenshot of the notebook's first widget, before and after that change (and of each dragged
+   widget during and after its drag), in a temporary folder whose path is printed, for a person to look at.
 
 Run it alone with::
 
@@ -66,6 +71,11 @@ RUN_START_TIMEOUT = 60_000
 RENDER_TIMEOUT = 60_000  # ms: widget views and their images in the page after the run
 FIGURE_CHANGE_TIMEOUT = 2_000  # ms: a widget's figure after a control changes (the course's promise)
 CONTROLS_TRIED = 3  # controls tried per widget before it fails the change check
+DRAG_MOVES = 60  # mouse moves from one end of a slider's track to the other
+DRAG_MOVE_MS = 30  # ms between two moves: a 1.8 s drag
+FIGURES_WHILE_DRAGGING = 3  # different figures that must appear before the release
+RELEASED_FIGURE_MS = 300  # the released value's figure must appear within this time after the release
+SETTLED_MS = 1_500  # no new figure for this long after the release: the drag's figures are all in
 MIN_TRACK_PX = 80  # a slider's track narrower than this is hard to drag (a long label once left a bare knob)
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -300,6 +310,48 @@ WIDGET_VIEWS = """() => {
 FIGURE_CHANGED = """([image, before]) => image.src !== before && image.complete && image.naturalWidth > 0"""
 
 
+# Records every figure the widget's <img> shows (at its load) and the time of the mouse's release.
+RECORD_FIGURES = """(image) => {
+    const record = {loads: [], release: null};
+    window.__vgDrag = record;
+    image.addEventListener('load', () => record.loads.push({t: performance.now(), src: image.src}));
+    document.addEventListener('pointerup', () => { record.release = performance.now(); },
+                              {capture: true, once: true});
+    return performance.now();
+}"""
+
+DISPLAYED_HASH = """async (image) => {
+    const bytes = await (await fetch(image.src)).arrayBuffer();
+    const digest = await crypto.subtle.digest('SHA-256', bytes);
+    return Array.from(new Uint8Array(digest)).map((b) => b.toString(16).padStart(2, '0')).join('');
+}"""
+
+# Runs code in the notebook's kernel and returns what it printed.
+KERNEL_PRINT = """(code) => new Promise((resolve, reject) => {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    const future = kernel.requestExecute({code, silent: false, store_history: false});
+    let text = '';
+    future.onIOPub = (msg) => {
+        if (msg.header.msg_type === 'stream') text += msg.content.text;
+        if (msg.header.msg_type === 'error') reject(msg.content.ename + ': ' + msg.content.evalue);
+    };
+    future.done.then(() => resolve(text), reject);
+})"""
+
+# Every App in the kernel: the SHA-256 of its current PNG, how many updates its worker thread ran, and for each
+# slider whether it is at its maximum.
+APPS_IN_KERNEL = """
+import gc as _gc, hashlib as _hashlib, json as _json
+from vanishing.widgets import App as _App
+def _top(_c):
+    return _c.base ** _c.max if hasattr(_c, "base") else _c.max
+print(_json.dumps([{"png": _hashlib.sha256(_a.png).hexdigest() if _a.png else None, "worker_runs": _a._worker.runs,
+                    "at_max": {_c.description: bool(_c.value >= (1 - 1e-9) * _top(_c))
+                               for _c in _a.controls.values() if hasattr(_c, "max")}}
+                   for _a in _gc.get_objects() if isinstance(_a, _App)]))
+"""
+
+
 def error_outputs(cells: list[dict]) -> list[str]:
     """Error outputs and tracebacks printed to a stream, one line each, naming the cell."""
     found = []
@@ -384,6 +436,86 @@ def change_figure(page, view) -> tuple[bool, list[str]]:
     return False, tried or ["no slider or dropdown found"]
 
 
+def drag_slider(page, view, shots: Path | None) -> str:
+    """Drag the view's first slider across its range (see the module's docstring, item 6) and check the figures.
+
+    Returns a line that says what was seen. ``shots``: where to save screenshots during and after the drag.
+    """
+    image = view.locator("img.widget-image").first
+    handle = view.locator(".widget-slider .noUi-handle").first
+    label = handle.locator("xpath=ancestor::div[contains(@class, 'widget-slider')]").locator("label").inner_text()
+    label = label.strip()
+    track = handle.locator("xpath=ancestor::div[contains(@class, 'noUi-target')]").bounding_box()
+    knob = handle.bounding_box()
+    y = knob["y"] + knob["height"] / 2
+    # from just past the left end to just past the right end: the knob stops at the ends
+    left, right = track["x"] - 10, track["x"] + track["width"] + 10
+    pressed = page.evaluate(RECORD_FIGURES, image.element_handle())
+    page.mouse.move(knob["x"] + knob["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(left, y, steps=5)
+    for k in range(1, DRAG_MOVES + 1):
+        page.mouse.move(left + (right - left) * k / DRAG_MOVES, y)
+        page.wait_for_timeout(DRAG_MOVE_MS)
+        if shots is not None and k == DRAG_MOVES // 2:
+            view.screenshot(path=str(shots.with_name(shots.name + "-dragging.png")), timeout=30_000)
+    page.mouse.up()
+    page.mouse.move(right, y + 200)  # away, so that the knob's hover state leaves the screenshot
+    # wait until no figure has come for SETTLED_MS (at most 20 s)
+    for _ in range(200):
+        page.wait_for_timeout(100)
+        record = page.evaluate("() => window.__vgDrag")
+        last = record["loads"][-1]["t"] if record["loads"] else record["release"] or 0
+        if record["release"] is not None and page.evaluate("performance.now()") - last > SETTLED_MS:
+            break
+    record = page.evaluate("() => window.__vgDrag")
+    release, loads = record["release"], record["loads"]
+    assert release is not None, f"slider {label!r}: the release was not seen"
+    during = {load["src"] for load in loads if pressed < load["t"] <= release}
+    assert len(during) >= FIGURES_WHILE_DRAGGING, (
+        f"slider {label!r}: {len(during)} different figure(s) while it was dragged "
+        f"({DRAG_MOVES} moves in {DRAG_MOVES * DRAG_MOVE_MS / 1000:g} s); at least {FIGURES_WHILE_DRAGGING} expected")
+    after = loads[-1]["t"] - release if loads else float("-inf")
+    shown = page.evaluate(DISPLAYED_HASH, image.element_handle())
+    apps = json.loads(page.evaluate(KERNEL_PRINT, APPS_IN_KERNEL))
+    owner = [app for app in apps if app["png"] == shown]
+    assert owner, f"slider {label!r}: the figure shown is no App's current figure in the kernel"
+    assert owner[0]["at_max"].get(label), (
+        f"slider {label!r}: the figure shown is not that of the released value (the slider's maximum): "
+        f"{owner[0]['at_max']}")
+    assert owner[0]["worker_runs"] >= FIGURES_WHILE_DRAGGING, (
+        f"slider {label!r}: the App's worker thread ran {owner[0]['worker_runs']} update(s): the drag was not "
+        "computed by the worker (was it taken for a change made by code in the kernel?)")
+    assert after <= RELEASED_FIGURE_MS, (
+        f"slider {label!r}: the released value's figure appeared {after:.0f} ms after the release "
+        f"(at most {RELEASED_FIGURE_MS} ms)")
+    if shots is not None:
+        view.screenshot(path=str(shots.with_name(shots.name + "-released.png")), timeout=30_000)
+    return (f"slider {label!r} dragged: {len(during)} figures during the drag, {len(loads)} in all, "
+            f"{owner[0]['worker_runs']} updates by the App's worker; "
+            f"the released value's figure {max(after, 0):.0f} ms after the release")
+
+
+def check_widgets(page, notebook: str, views: list[dict], screenshot_dir: Path) -> None:
+    """Items 5 to 7 of the module's docstring for every rendered widget with a figure."""
+    for number, view_info in enumerate(views):
+        if not view_info["images"]:
+            continue  # a widget without a figure: rendered is all it can show here
+        view = page.locator(f'[data-vg-widget="{number}"]')
+        stem = f"{notebook.replace('/', '-').removesuffix('.ipynb')}-widget{number + 1}"
+        if number == 0:
+            view.screenshot(path=str(screenshot_dir / f"{stem}.png"), timeout=30_000)
+        changed, tried = change_figure(page, view)
+        assert changed, (f"{notebook}: the widget in cell {view_info['cell']} did not show a new figure "
+                         f"within {FIGURE_CHANGE_TIMEOUT / 1000:g} s of a change:\n" + "\n".join(tried))
+        print(f"{notebook}, widget in cell {view_info['cell']}: {tried[-1]}")
+        if number == 0:
+            view.screenshot(path=str(screenshot_dir / f"{stem}-changed.png"), timeout=30_000)
+        if not view.locator("button", has_text="Run").count() and view.locator(".widget-slider").count():
+            print(f"{notebook}, widget in cell {view_info['cell']}: "
+                  f"{drag_slider(page, view, screenshot_dir / stem)}")
+
+
 # ------------------------------------------------------------------------------------------------ the test
 
 
@@ -441,19 +573,7 @@ def test_notebook_runs_in_jupyterlab(notebook: str, lab: str, browser_context, s
         narrow = [(label, width) for label, width in tracks if width is not None and width < MIN_TRACK_PX]
         assert not narrow, f"{notebook}: slider tracks under {MIN_TRACK_PX} px (label, px): {narrow}"
 
-        for number, view_info in enumerate(views):
-            if not view_info["images"]:
-                continue  # a widget without a figure: rendered is all it can show here
-            view = page.locator(f'[data-vg-widget="{number}"]')
-            stem = f"{notebook.replace('/', '-').removesuffix('.ipynb')}-widget{number + 1}"
-            if number == 0:
-                view.screenshot(path=str(screenshot_dir / f"{stem}.png"), timeout=30_000)
-            changed, tried = change_figure(page, view)
-            assert changed, (f"{notebook}: the widget in cell {view_info['cell']} did not show a new figure "
-                             f"within {FIGURE_CHANGE_TIMEOUT / 1000:g} s of a change:\n" + "\n".join(tried))
-            print(f"{notebook}, widget in cell {view_info['cell']}: {tried[-1]}")
-            if number == 0:
-                view.screenshot(path=str(screenshot_dir / f"{stem}-changed.png"), timeout=30_000)
+        check_widgets(page, notebook, views, screenshot_dir)
 
         # the interactions must not have put an error into the notebook either
         errors = error_outputs(page.evaluate(CELLS))

@@ -309,10 +309,10 @@ def wait_for(condition, timeout=60.0):
 
 
 def test_background_run_draws_live_frames(monkeypatch):
-    from vanishing.widgets import capstone
+    from vanishing.widgets import _training
 
-    monkeypatch.setattr(capstone, "FRAME_INTERVAL", 0.0)  # the first frame is asked for after the first step
-    monkeypatch.setattr(capstone._Live, "_ends_first", lambda self, state, now: False)  # however short the run
+    monkeypatch.setattr(_training, "FRAME_INTERVAL", 0.0)  # the first frame is asked for after the first step
+    monkeypatch.setattr(_training.Session, "_ends_first", lambda self, fraction, now: False)  # however short
     app = vn.widgets.gradient_dashboard(steps=200)
     app.background, app.live = True, True
     shown = []
@@ -323,14 +323,14 @@ def test_background_run_draws_live_frames(monkeypatch):
     # the frame asked for is drawn before the final figure (the run waits for the drawing thread)
     assert len(app.frame_times) >= 1 and len(shown) >= 2 and shown[-1] == app.png
     assert app.result.complete and app.result.steps == 200 and len(app.progress_times) >= 2
-    assert not any(t.name.startswith("dashboard-") and t.is_alive() for t in threading.enumerate())
+    assert not any(t.name.startswith("gradient_dashboard-") and t.is_alive() for t in threading.enumerate())
     app.close()
 
 
 def test_no_frame_is_asked_for_when_training_ends_before_it_could_be_drawn(monkeypatch):
-    from vanishing.widgets import capstone
+    from vanishing.widgets import _training
 
-    monkeypatch.setattr(capstone, "FRAME_INTERVAL", 0.0)
+    monkeypatch.setattr(_training, "FRAME_INTERVAL", 0.0)
     app = vn.widgets.gradient_dashboard(steps=200)
     app.background, app.live = True, True
     app.timings["draw"] = 1000.0  # as if a drawing took 1000 s: any frame would outlast the run
@@ -342,20 +342,18 @@ def test_no_frame_is_asked_for_when_training_ends_before_it_could_be_drawn(monke
 
 
 def test_a_frame_is_skipped_only_near_the_end():
-    from types import SimpleNamespace
-
-    from vanishing.experiments.capstone import DashboardSettings, DashboardTrainer
-    from vanishing.widgets.capstone import _Live
+    from vanishing.widgets._training import Session
 
     app = vn.widgets.gradient_dashboard(steps=100)
-    live = _Live(app, DashboardTrainer(DashboardSettings(**app.values)), lambda fraction: None, draw=False)
-    live._started, live._frame_seconds = 0.0, 0.2
-    state = SimpleNamespace(step=50)  # all the estimate reads of the training state
-    assert not live._ends_first(state, now=1.0)  # 1 s for 50 steps: 1 s left, more than 1.5 x 0.2 s
-    assert live._ends_first(state, now=0.2)  # 0.2 s left
-    assert not live._ends_first(SimpleNamespace(step=0), now=0.2)  # nothing to estimate from yet
-    live._frame_seconds = None
-    assert not live._ends_first(state, now=0.2)  # no drawing timed yet
+    app.timings["draw"] = 0.2  # a frame takes 0.2 s to draw
+    live = Session(app, frames=True)
+    live._started = 0.0
+    assert not live._ends_first(0.5, now=1.0)  # 1 s for half the run: 1 s left, more than 1.5 x 0.2 s
+    assert live._ends_first(0.5, now=0.2)  # 0.2 s left
+    assert not live._ends_first(0.0, now=0.2)  # nothing to estimate from yet
+    live._frames.seconds = None
+    assert not live._ends_first(0.5, now=0.2)  # no drawing timed yet
+    live.close()
     app.close()
 
 

@@ -349,22 +349,23 @@ def test_widget_presets_reproduce_the_notebook_cases():
 
 # --- plots ----------------------------------------------------------------------------------------------------------
 
-def test_trajectory_plot_panels_sit_where_the_cached_backdrop_draws_them():
-    from matplotlib.figure import Figure
+def test_trajectory_view_makes_contours_again_only_for_a_new_surface():
+    from matplotlib.contour import ContourSet
 
     from vanishing.plots import optimizers as plots
 
-    comparison = O.compare_optimizers("rosenbrock", THREE, steps=50)
-    fig = plots.trajectory_plot(comparison)
+    view = plots.TrajectoryView()
+    fig = view.show(O.compare_optimizers("rosenbrock", THREE, steps=50))
     assert tuple(fig.get_size_inches()) == plots.TRAJECTORY_FIGSIZE and fig.dpi == 100
-    reference = Figure(figsize=plots.TRAJECTORY_FIGSIZE, dpi=100)
-    reference.subplots(1, 2)
-    reference.subplots_adjust(**plots._TRAJECTORY_LAYOUT)
-    for drawn, expected in zip(fig.axes[:2], reference.axes, strict=True):
-        np.testing.assert_allclose(drawn.get_position().bounds, expected.get_position().bounds)
     assert fig.axes[0].get_xlim() == O.LOSS_SURFACES["rosenbrock"].window[:2]
-    backdrops = [a for a in fig.artists if isinstance(a, plots._Backdrop)]
-    assert len(backdrops) == 1 and backdrops[0]._pixels.shape == (420, 960, 4)
+    contours = [c for c in fig.axes[0].collections if isinstance(c, ContourSet)]
+    assert len(contours) == 1
+    assert view.show(O.compare_optimizers("rosenbrock", THREE, steps=80, lr=1e-4)) is fig
+    assert [c for c in fig.axes[0].collections if isinstance(c, ContourSet)] == contours  # kept
+    view.show(O.compare_optimizers("saddle", THREE, steps=20))
+    again = [c for c in fig.axes[0].collections if isinstance(c, ContourSet)]
+    assert len(again) == 1 and again != contours
+    assert fig.axes[1].get_yscale() == "linear"
 
 
 def test_every_plot_function_returns_a_figure():

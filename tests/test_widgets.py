@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import html
+import time
 
 import ipywidgets
 import numpy as np
 import pytest
 
 from vanishing.plots import new_figure
+from vanishing.plots._style import View
 from vanishing.widgets import WIDGETS, App, start_here
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -127,10 +129,12 @@ def test_mimebundle_has_widget_png_and_text(builder):
     assert bundle["text/plain"].startswith(app.name + "(")
 
 
-def test_text_controls_and_sliders_do_not_update_while_typing_or_dragging(builder):
+def test_sliders_update_while_dragged_and_number_boxes_when_typed(builder):
     app = builder()
     for control in app.controls.values():
-        if hasattr(control, "continuous_update"):
+        if isinstance(control, (ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.FloatLogSlider)):
+            assert control.continuous_update is True
+        elif hasattr(control, "continuous_update"):  # a seed box: "12" would compute "1" first
             assert control.continuous_update is False
 
 
@@ -161,13 +165,24 @@ def toy_app(**options):
             extra["progress"](0.5)
         return np.arange(n) * scale
 
-    def draw(result):
-        fig = new_figure()
-        fig.axes[0].plot(result)
-        return fig
-
     controls = {"n": ipywidgets.IntText(value=3), "scale": ipywidgets.FloatSlider(value=1.0, min=0.0, max=2.0)}
-    return App(controls, compute, draw, name="toy", **options), calls
+    return App(controls, compute, ToyView, name="toy", **options), calls
+
+
+class ToyView(View):
+    """One line, made once; ``made`` counts the views made."""
+
+    made = 0
+
+    def __init__(self):
+        ToyView.made += 1
+        self.figure = new_figure()
+        self.line = self.figure.axes[0].plot([], [])[0]
+
+    def update(self, result):
+        self.line.set_data(np.arange(len(result)), result)
+        self.figure.axes[0].set_xlim(0, max(len(result), 1))
+        self.figure.axes[0].set_ylim(-1, 1 + (result.max() if len(result) else 0))
 
 
 def test_app_run_button_mode_computes_only_on_click():
@@ -206,11 +221,23 @@ def test_app_unexpected_error_is_a_short_message():
     assert "Unexpected error" in app._repr_mimebundle_()["text/plain"]
 
 
-def test_app_draw_that_returns_no_figure_is_reported():
+def test_app_view_that_returns_no_figure_is_reported(monkeypatch):
     app, _ = toy_app()
-    app._draw = lambda result: None
+    monkeypatch.setattr(ToyView, "show", lambda self, result: None)
     assert app.update() is False
     assert "not a matplotlib Figure" in app.message.value
+
+
+def test_app_makes_its_view_once_and_keeps_its_figure():
+    before = ToyView.made
+    app, _ = toy_app()
+    figure = app.figure
+    for scale in (0.5, 1.5, 2.0):
+        app.controls["scale"].value = scale
+    app.controls["n"].value = -1  # an error on the way changes nothing
+    app.controls["n"].value = 4
+    assert ToyView.made == before + 1 and app.figure is figure
+    assert np.array_equal(app.result, np.arange(4) * 2.0)
 
 
 def test_app_reports_divergence():
@@ -293,8 +320,8 @@ def pixels(png: bytes) -> np.ndarray:
     return matplotlib.image.imread(io.BytesIO(png), format="png")
 
 
-def test_recycled_figures_draw_the_same_pixels_as_new_ones(builder):
-    """A widget redraws into the figure it made before (faster); the picture must not depend on that."""
+def test_kept_figure_draws_the_same_pixels_as_a_new_one(builder):
+    """A widget changes the figure it made at its first update; the picture must not depend on what it showed before."""
     from vanishing.plots import to_png
 
     app = builder()
@@ -309,7 +336,192 @@ def test_recycled_figures_draw_the_same_pixels_as_new_ones(builder):
         if app.error is not None:
             continue
         assert app.figure is not None
-        recycled = pixels(to_png(app.figure))
-        fresh = pixels(to_png(app._draw(app.result)))
-        assert recycled.shape == fresh.shape, (name, value)
-        assert np.array_equal(recycled, fresh), f"{name}={value!r}: the recycled figure differs from a new one"
+        kept = pixels(to_png(app.figure))
+        fresh = pixels(to_png(app._make_view().show(app.result)))
+        assert kept.shape == fresh.shape, (name, value)
+        assert np.array_equal(kept, fresh), f"{name}={value!r}: the kept figure differs from a new one"
+
+
+# --------------------------------------------------------------------------------------------- live updates
+
+
+def slow_app(seconds: float = 0.05):
+    """A toy App whose compute takes ``seconds`` and records the scale it computed."""
+    computed = []
+
+    def compute(n, scale):
+        computed.append(scale)
+        time.sleep(seconds)
+        return np.arange(n) * scale
+
+    controls = {"n": ipywidgets.IntText(value=3), "scale": ipywidgets.FloatSlider(value=0.0, min=0.0, max=2.0,
+                                                                                  step=0.01)}
+    return App(controls, compute, ToyView, name="slow"), computed
+
+
+def test_a_drag_is_computed_by_the_worker_newest_value_only():
+    app, computed = slow_app()
+    app.background = True  # as for a change that comes from the browser
+    computed.clear()
+    started = time.perf_counter()
+    for k in range(1, 101):  # a drag: 100 values while a few updates can run
+        app.controls["scale"].value = k / 50
+        time.sleep(0.002)
+    sent = time.perf_counter() - started
+    assert sent < 1.0, "setting a value waited for the computation"
+    assert app.wait(5.0)
+    # some values were computed while the slider moved, far fewer than were sent, the released one last
+    assert 2 <= len(computed) < 60, computed
+    assert computed[-1] == 2.0 and np.array_equal(app.result, np.arange(3) * 2.0)
+    assert computed == sorted(computed), "an older value was computed after a newer one"
+    assert app.image.value == app.png and app.error is None
+
+
+def test_after_the_release_the_figure_shows_the_released_value_within_one_update():
+    app, computed = slow_app(seconds=0.1)
+    app.background = True
+    app.controls["scale"].value = 0.5  # an update starts
+    time.sleep(0.02)
+    for value in (0.6, 0.7, 0.8):  # arrive while it runs
+        app.controls["scale"].value = value
+    released = time.perf_counter()
+    assert app.wait(5.0)
+    assert computed[-2:] == [0.5, 0.8]  # 0.6 and 0.7 were never computed
+    assert time.perf_counter() - released < 0.35  # the update under way, then the released value's
+
+
+def test_set_and_update_compute_at_once_even_with_a_worker():
+    app, computed = slow_app()
+    app.background = True
+    app.set(scale=1.5)
+    assert computed[-1] == 1.5 and np.array_equal(app.result, np.arange(3) * 1.5)
+    app.controls["scale"].value = 0.25
+    assert app.wait(5.0) and computed[-1] == 0.25
+
+
+def test_outside_a_kernel_a_change_is_computed_at_once():
+    from vanishing.widgets._app import from_browser, kernel_is_running
+
+    assert not kernel_is_running() and not from_browser()
+    app, computed = slow_app(seconds=0.0)
+    app.controls["scale"].value = 1.0
+    assert computed[-1] == 1.0 and not app._worker.busy
+
+
+def test_kept_glyphs_draw_the_pixels_matplotlib_draws(builder, monkeypatch):
+    """The course's canvas keeps glyph bitmaps between drawings; apart from starting each text at a whole pixel,
+    the picture is matplotlib's own, bit for bit (checked twice: with the glyphs drawn fresh, then kept)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+
+    from vanishing.plots import _canvas
+    from vanishing.plots._style import style
+
+    if not _canvas.GLYPHS_KEPT:
+        pytest.skip("this matplotlib draws text its own way: the course's canvas leaves it alone")
+    app = builder()
+    figure = app.figure
+
+    def draw(canvas_class):
+        canvas_class(figure)
+        with style():
+            figure.canvas.draw()
+        return np.asarray(figure.canvas.buffer_rgba()).copy()
+
+    _canvas._BITMAPS.clear()
+    kept = [draw(_canvas.CourseCanvas), draw(_canvas.CourseCanvas)]
+    plain_draw_text = RendererAgg.draw_text
+    monkeypatch.setattr(RendererAgg, "draw_text", lambda self, gc, x, y, *rest, **options:
+                        plain_draw_text(self, gc, round(x), round(y), *rest, **options))
+    reference = draw(FigureCanvasAgg)
+    assert np.array_equal(kept[0], reference) and np.array_equal(kept[1], reference)
+    assert _canvas._BITMAPS, "no glyph was kept"
+
+
+# --------------------------------------------------------------------------------------------- kept computations
+
+
+def same_result(a, b) -> bool:
+    """Two result dataclasses hold the same values (arrays equal element for element, nan equal to nan)."""
+    for name in a.__dataclass_fields__:
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(x, np.ndarray) or (isinstance(x, tuple) and all(isinstance(v, float) for v in x)):
+            if not np.array_equal(np.asarray(x, dtype=float), np.asarray(y, dtype=float), equal_nan=True):
+                return False
+        elif hasattr(x, "__dataclass_fields__"):
+            if not same_result(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def test_product_widget_gives_the_experiments_products_whatever_depths_came_before():
+    from vanishing.experiments.products import product_distribution
+    from vanishing.widgets.products import TRIALS, _compute
+
+    for factor, dtype in (("tanh", "float64"), ("sigmoid", "float16"), ("relu", "float32"), ("uniform", "float32")):
+        for depth in (60, 5, 400, 399, 60):  # deeper, shallower, deeper again: rows kept, then rows added
+            kept = _compute(depth, factor, 0.7, 0.6, dtype, 4)
+            fresh = product_distribution(depth, factor, 0.7, 0.6, dtype, TRIALS, rng=np.random.default_rng(4))
+            assert same_result(kept, fresh), (factor, dtype, depth)
+
+
+def test_elu_widget_gives_the_experiments_state_for_every_depth():
+    from vanishing.experiments.elu import elu_explorer_state
+    from vanishing.widgets.elu import _compute
+
+    for activation, init, centre in (("elu", "default", False), ("relu", "lecun", True), ("selu", "default", False)):
+        for depth in (5, 20, 3, 40, 12):  # deeper networks computed now and then, shallower ones sliced
+            kept = _compute(activation, 1.6, depth, init, centre, 2)
+            fresh = elu_explorer_state(activation, alpha=1.6, depth=depth, init=init, centre=centre, seed=2)
+            assert same_result(kept.layers, fresh.layers), (activation, depth)
+            assert (kept.reference is None) == (fresh.reference is None)
+            assert kept.reference is None or same_result(kept.reference, fresh.reference)
+            assert np.array_equal(kept.zigzag.path, fresh.zigzag.path) and kept.centre == fresh.centre
+
+
+@pytest.mark.parametrize("preset", ["SGD, lr 3: half the units die", "BatchNorm, SGD lr 3", "Adam, lr 0.1"])
+def test_dying_widget_trains_as_the_experiment(preset):
+    from vanishing.experiments.dying_relu import dying_run
+    from vanishing.widgets import dying_explorer
+
+    app = dying_explorer(preset=preset)
+    v = app.values
+    fresh = dying_run(v["lr"], v["bias"], v["optimizer"], v["weight_decay"], v["batchnorm"], steps=v["steps"],
+                      seed=v["seed"])
+    assert same_result(app.result, fresh)
+
+
+def test_batchnorm_widget_trains_as_the_experiment():
+    from vanishing.experiments.batchnorm import batchnorm_training
+    from vanishing.widgets import batchnorm_flow
+
+    app = batchnorm_flow(preset="sigmoid, BN before", steps=40)
+    v = app.values
+    fresh = batchnorm_training(v["activation"], v["batchnorm"], depth=v["depth"], batch_size=v["batch_size"],
+                               lr=v["lr"], steps=v["steps"], probe=0, seed=v["seed"])
+    assert same_result(app.result, fresh)
+
+
+def test_leaky_widget_explores_as_the_experiment():
+    from vanishing.experiments.leaky import explore_variant
+    from vanishing.widgets import leaky_explorer
+
+    app = leaky_explorer(preset="PReLU from α = 0.25")
+    v = app.values
+    fresh = explore_variant(v["variant"], v["alpha"], depth=v["depth"], bias=v["bias"], seeds=(0, 1, 2))
+    kept = app.result
+    assert kept.label == fresh.label and np.array_equal(kept.derivative, fresh.derivative)
+    for a, b in zip(kept.runs + kept.baseline, fresh.runs + fresh.baseline, strict=True):
+        assert np.array_equal(a.loss, b.loss, equal_nan=True) and np.array_equal(a.dead, b.dead, equal_nan=True)
+
+
+def test_stop_between_the_seeds_of_a_leaky_exploration():
+    from vanishing.widgets import leaky_explorer
+
+    app = leaky_explorer(seed=40)  # seeds not run before: the first run is still going when Stop is pressed
+    app.background, app.live = True, False
+    app.run()
+    app.stop()
+    assert app.wait(60)
+    assert app.error is None and len(app.result.runs) < 3 and "Stopped after" in app.message.value

@@ -11,10 +11,10 @@ labels added after the figure is made get the same fonts.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import io
 import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -22,9 +22,10 @@ from typing import Any, TypeVar
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
+from ._canvas import CourseCanvas
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = {
@@ -96,10 +97,18 @@ class CourseFigure(Figure):
         return to_png(self)
 
 
+_DRAWING = threading.RLock()
+"""Held while the course draws: matplotlib's settings are global, and a widget draws in a thread of its own."""
+
+
 @contextmanager
 def style() -> Iterator[None]:
-    """Apply :data:`RC` within a ``with`` block (restores the previous settings after)."""
-    with matplotlib.rc_context(RC):
+    """Apply :data:`RC` within a ``with`` block (restores the previous settings after).
+
+    One thread at a time: a second thread waits at the ``with`` until the first is done, so that two
+    ``rc_context`` blocks never interleave (each restores what it found, which would then be the other's).
+    """
+    with _DRAWING, matplotlib.rc_context(RC):
         yield
 
 
@@ -114,59 +123,66 @@ def styled(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-_RECYCLE_BIN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("recycle_bin", default=None)
+class View:
+    """A figure made once and then changed in place: what a widget redraws at every move of a slider.
 
-
-@contextmanager
-def recycling(bin_: dict) -> Iterator[None]:
-    """Within this block, :func:`new_figure` reuses the figures kept in ``bin_``.
-
-    A widget redraws the same layout again and again. Making a new figure each
-    time costs more than drawing it: matplotlib builds every tick, tick label
-    and text layout afresh. Inside ``recycling(bin_)``, a call to
-    :func:`new_figure` with the same arguments as before returns the figure it
-    made then, emptied of everything a plot function adds (lines, patches,
-    collections, texts, legends, titles, labels, scales, limits, extra axes)
-    but keeping its axes and their tick objects. A widget keeps one ``bin_``
-    per App and wraps each redraw in this block; the tests check that the
-    recycled figure gives the same pixels as a new one.
+    A subclass makes its figure and every artist it will need in ``__init__`` (decorated with
+    :func:`styled`) and, in :meth:`update`, changes their data, limits and texts for a new result.
+    :meth:`show` does that in the course style and returns the figure. A plot function that a widget
+    draws is ``SomeView().show(result)``: the figure of a notebook's static cell and the widget's live
+    figure come from the same code, and the widget keeps its view from one change to the next.
     """
-    token = _RECYCLE_BIN.set(bin_)
-    try:
-        yield
-    finally:
-        _RECYCLE_BIN.reset(token)
+
+    figure: Figure
+
+    def update(self, result: Any) -> None:
+        """Change the figure's artists to show ``result``."""
+        raise NotImplementedError
+
+    def show(self, result: Any) -> Figure:
+        """Show ``result`` (in the course style) and return the figure."""
+        with style():
+            self.update(result)
+        return self.figure
 
 
-def _empty(fig: Figure, grid_axes: list[Axes]) -> Figure:
-    """Remove what a plot function added to a figure made by :func:`new_figure`, keeping its axes."""
-    for ax in fig.axes:
-        if ax not in grid_axes:  # twins, colour bars, insets
-            fig.delaxes(ax)
-    for artist in [*fig.texts, *fig.legends, *fig.lines, *fig.patches, *fig.images]:
-        artist.remove()
-    fig._suptitle = fig._supxlabel = fig._supylabel = None
-    with style():
-        for ax in grid_axes:
-            for artist in [*ax.lines, *ax.patches, *ax.collections, *ax.texts, *ax.images, *ax.artists,
-                           *ax.tables]:
-                artist.remove()
-            if ax.legend_ is not None:
-                ax.legend_.remove()
-            for loc in ("left", "center", "right"):
-                ax.set_title("", loc=loc)
-            ax.set_xlabel("")
-            ax.set_ylabel("")
-            # setting the scale also restores the default tick locators and formatters
-            ax.set_xscale("linear")
-            ax.set_yscale("linear")
-            ax.set_axis_on()
-            ax.grid(matplotlib.rcParams["axes.grid"])
-            ax.relim()
-            ax.set_autoscale_on(True)
-            ax.set_xmargin(matplotlib.rcParams["axes.xmargin"])
-            ax.set_ymargin(matplotlib.rcParams["axes.ymargin"])
-    return fig
+def _look(artist: Any) -> tuple:
+    """What a legend copies from an artist when it is made: colours, line style and width, marker."""
+    getters = ("get_color", "get_linestyle", "get_linewidth", "get_marker", "get_facecolor", "get_alpha")
+    return tuple(repr(getattr(artist, name)()) for name in getters if hasattr(artist, name))
+
+
+class LegendSlot:
+    """A legend (of an axes, or of a figure) whose entries come and go with the result.
+
+    :meth:`show` makes the legend anew only when its artists change, or their look (a legend copies a line's
+    colour and style when it is made); when only the texts do (a number in a label), it sets them, which costs
+    nothing until the figure is drawn.
+    """
+
+    def __init__(self, owner: Axes | Figure, *, one_row: bool = False, **options: Any) -> None:
+        self.owner = owner
+        self.one_row = one_row  # as many columns as entries
+        self.options = options
+        self.legend: Any = None
+        self._handles: list[Any] | None = None
+
+    def show(self, entries: list[tuple[Any, str]], loc: str | None = None) -> None:
+        """Show ``(artist, label)`` entries; ``loc``, if given, moves the legend there."""
+        handles = [artist for artist, _ in entries]
+        labels = [label for _, label in entries]
+        looks = [(artist, _look(artist)) for artist in handles]
+        if self.legend is None or looks != self._handles:
+            if self.legend is not None:
+                self.legend.remove()
+            columns = {"ncols": max(len(handles), 1)} if self.one_row else {}
+            self.legend = self.owner.legend(handles, labels, **columns, **self.options)
+            self._handles = looks
+        else:
+            for text, label in zip(self.legend.get_texts(), labels, strict=True):
+                text.set_text(label)
+        if loc is not None:
+            self.legend.set_loc(loc)
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] | None = None, *,
@@ -203,22 +219,15 @@ def new_figure(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] | No
         raise ValueError(f"layout={layout!r} is not known; allowed: None, 'constrained', 'tight'")
     if figsize is None:
         figsize = (DEFAULT_WIDTH, 0.4 + 3.2 * nrows)
-    bin_ = _RECYCLE_BIN.get()
-    key = (nrows, ncols, tuple(figsize), sharex, sharey, layout, repr(sorted(subplot_kw.items())))
-    if bin_ is not None and key in bin_:
-        fig, grid_axes = bin_[key]
-        return _empty(fig, grid_axes)
     width, height = figsize
     with style():
         fig = CourseFigure(figsize=figsize, layout=layout)
-        FigureCanvasAgg(fig)
+        CourseCanvas(fig)
         fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False, subplot_kw=subplot_kw or None)
         if layout is None:
             fig.subplots_adjust(left=MARGINS["left"] / width, right=1 - MARGINS["right"] / width,
                                 bottom=MARGINS["bottom"] / height, top=1 - MARGINS["top"] / height,
                                 wspace=0.35, hspace=0.6)
-    if bin_ is not None:
-        bin_[key] = (fig, list(fig.axes))
     return fig
 
 
@@ -280,7 +289,7 @@ def log_axis(ax: Axes, axis: str = "y", *, label: str | None = None) -> None:
 def message_figure(text: str, *, figsize: tuple[float, float] = (DEFAULT_WIDTH, 1.2)) -> Figure:
     """A small figure that only holds a line of text (for "nothing to draw" cases)."""
     fig = CourseFigure(figsize=figsize)
-    FigureCanvasAgg(fig)
+    CourseCanvas(fig)
     with style():
         fig.text(0.5, 0.5, text, ha="center", va="center", color=GREY, wrap=True)
     return fig

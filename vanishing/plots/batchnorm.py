@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -11,10 +12,10 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from ..experiments.batchnorm import BatchNormRun, BatchSizeRun, BatchStatistics, EvalModeBug, ReluPositionRun
-from ._style import GREY, OKABE_ITO, colour, log_y, new_figure, styled
+from ._style import GREY, OKABE_ITO, View, colour, log_y, new_figure, styled
 
-__all__ = ["batch_noise_plot", "batch_size_plot", "batchnorm_flow_plot", "covariate_shift_plot", "eval_bug_plot",
-           "relu_position_plot"]
+__all__ = ["BatchNormFlowView", "batch_noise_plot", "batch_size_plot", "batchnorm_flow_plot", "covariate_shift_plot",
+           "eval_bug_plot", "relu_position_plot"]
 
 NOTEBOOK = "06"
 
@@ -68,7 +69,6 @@ def _layer_ticks(ax: Axes, depth: int) -> None:
     ax.set_xlim(0.5, depth + 1.5)
 
 
-@styled
 def batchnorm_flow_plot(runs: BatchNormRun | Mapping[str, BatchNormRun]) -> Figure:
     """Per-layer weight-gradient norms (at step 1 and late in training) and the loss curves of one or more runs.
 
@@ -78,44 +78,81 @@ def batchnorm_flow_plot(runs: BatchNormRun | Mapping[str, BatchNormRun]) -> Figu
         One :class:`~vanishing.experiments.BatchNormRun` (the widget) or a dict
         label -> run (the output of :func:`vanishing.experiments.batchnorm_comparison`).
     """
-    runs = _as_runs(runs, "runs")
-    fig = new_figure(1, 2, figsize=(9.6, 3.7))
-    fig.subplots_adjust(left=0.075, right=0.985, bottom=0.15, top=0.84, wspace=0.25)
-    norm_ax, loss_ax = fig.axes
-    depth = max(r.depth for r in runs.values())
-    for i, (label, run) in enumerate(runs.items()):
-        layers = np.arange(1, run.grad_norms.shape[1] + 1)
-        c = colour(i)
-        for norms, style in ((run.init_norms, "--"), (run.late_norms, "-")):
-            shown = np.where(norms > 0, norms, np.nan)
-            norm_ax.plot(layers, shown, linestyle=style, color=c, marker="o", markersize=3)
-        steps, smooth = _smoothed(run.loss)
-        loss_ax.plot(steps, smooth, color=c, label=label)
-    log_y(norm_ax, np.concatenate([np.concatenate([r.init_norms, r.late_norms]) for r in runs.values()]))
-    _layer_ticks(norm_ax, depth)
-    norm_ax.set_xlabel("Dense layer (1 = next to the input)")
-    norm_ax.set_ylabel("‖∂L/∂W‖ (log scale)")
-    norm_ax.set_title("weight-gradient norm per layer", fontsize=10)
-    style_handles = [Line2D([], [], color=GREY, linestyle="--", marker="o", markersize=3, label="step 1"),
-                     Line2D([], [], color=GREY, linestyle="-", marker="o", markersize=3,
-                            label="median, 2nd half of training")]
-    norm_ax.legend(handles=style_handles, fontsize=8, loc="best")
-    loss_ax.set_xlabel("training step")
-    loss_ax.set_ylabel(f"cross-entropy (mean of {SMOOTHING} steps)")
-    loss_ax.set_title("training loss", fontsize=10)
-    top = _loss_limits(loss_ax, [r.loss for r in runs.values()])
-    for i, run in enumerate(runs.values()):
-        if run.diverged:
-            # mark where the run stopped, at the top of the axis if its loss went beyond
-            where = (run.steps, min(float(run.loss[-1]), 0.95 * top) if np.isfinite(run.loss[-1]) else 0.95 * top)
-            loss_ax.plot(*where, "x", color=colour(i), markersize=8)
-            loss_ax.annotate(f"diverged at step {run.steps}", where, xytext=(-4, -12), textcoords="offset points",
-                             ha="right", color=colour(i), fontsize=8)
-    loss_ax.legend(fontsize=8, loc="best")
-    first = next(iter(runs.values()))
-    fig.suptitle(f"{depth} hidden layers × {first.width} units on the digits, SGD lr {first.lr:g}, "
-                 f"batches of {first.batch_size}", fontsize=10.5)
-    return fig
+    return BatchNormFlowView().show(runs)
+
+
+class BatchNormFlowView(View):
+    """The figure of :func:`batchnorm_flow_plot`, kept by the ``batchnorm_flow`` widget and changed in place.
+
+    Each run has its lines (two of gradient norms, one of loss, a mark where it diverged); they are made
+    again only when the runs' labels change.
+    """
+
+    @styled
+    def __init__(self) -> None:
+        self.figure = new_figure(1, 2, figsize=(9.6, 3.7))
+        self.figure.subplots_adjust(left=0.075, right=0.985, bottom=0.15, top=0.84, wspace=0.25)
+        norm_ax, loss_ax = self.figure.axes
+        self.labels: list[str] = []
+        self.lines: list[dict[str, Any]] = []
+        norm_ax.set_xlabel("Dense layer (1 = next to the input)")
+        norm_ax.set_ylabel("‖∂L/∂W‖ (log scale)")
+        norm_ax.set_title("weight-gradient norm per layer", fontsize=10)
+        style_handles = [Line2D([], [], color=GREY, linestyle="--", marker="o", markersize=3, label="step 1"),
+                         Line2D([], [], color=GREY, linestyle="-", marker="o", markersize=3,
+                                label="median, 2nd half of training")]
+        norm_ax.legend(handles=style_handles, fontsize=8, loc="best")
+        loss_ax.set_xlabel("training step")
+        loss_ax.set_ylabel(f"cross-entropy (mean of {SMOOTHING} steps)")
+        loss_ax.set_title("training loss", fontsize=10)
+
+    def _lines_for(self, labels: list[str]) -> None:
+        norm_ax, loss_ax = self.figure.axes
+        for artists in self.lines:
+            for artist in artists.values():
+                artist.remove()
+        self.lines = []
+        for i, label in enumerate(labels):
+            c = colour(i)
+            self.lines.append({
+                "init": norm_ax.plot([], [], linestyle="--", color=c, marker="o", markersize=3)[0],
+                "late": norm_ax.plot([], [], linestyle="-", color=c, marker="o", markersize=3)[0],
+                "loss": loss_ax.plot([], [], color=c, label=label)[0],
+                "end": loss_ax.plot([], [], "x", color=c, markersize=8)[0],
+                "note": loss_ax.annotate("", (0.0, 0.0), xytext=(-4, -12), textcoords="offset points", ha="right",
+                                         color=c, fontsize=8),
+            })
+        loss_ax.legend(fontsize=8, loc="best")
+        self.labels = labels
+
+    def update(self, runs: BatchNormRun | Mapping[str, BatchNormRun]) -> None:
+        runs = _as_runs(runs, "runs")
+        if list(runs) != self.labels:
+            self._lines_for(list(runs))
+        norm_ax, loss_ax = self.figure.axes
+        depth = max(r.depth for r in runs.values())
+        for lines, run in zip(self.lines, runs.values(), strict=True):
+            layers = np.arange(1, run.grad_norms.shape[1] + 1)
+            for key, norms in (("init", run.init_norms), ("late", run.late_norms)):
+                lines[key].set_data(layers, np.where(norms > 0, norms, np.nan))
+            lines["loss"].set_data(*_smoothed(run.loss))
+        log_y(norm_ax, np.concatenate([np.concatenate([r.init_norms, r.late_norms]) for r in runs.values()]))
+        _layer_ticks(norm_ax, depth)
+        top = _loss_limits(loss_ax, [r.loss for r in runs.values()])
+        last = max(r.steps for r in runs.values())
+        loss_ax.set_xlim(1 - 0.05 * last, last * 1.05)
+        for lines, run in zip(self.lines, runs.values(), strict=True):
+            lines["end"].set_visible(run.diverged)
+            lines["note"].set_visible(run.diverged)
+            if run.diverged:
+                # mark where the run stopped, at the top of the axis if its loss went beyond
+                where = (run.steps, min(float(run.loss[-1]), 0.95 * top) if np.isfinite(run.loss[-1]) else 0.95 * top)
+                lines["end"].set_data([where[0]], [where[1]])
+                lines["note"].xy = where
+                lines["note"].set_text(f"diverged at step {run.steps}")
+        first = next(iter(runs.values()))
+        self.figure.suptitle(f"{depth} hidden layers × {first.width} units on the digits, SGD lr {first.lr:g}, "
+                             f"batches of {first.batch_size}", fontsize=10.5)
 
 
 @styled

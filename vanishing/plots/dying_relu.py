@@ -14,11 +14,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..experiments import dying_relu as ex
-from ._style import GREY, OKABE_ITO, colour, log_decades, log_y, new_figure, styled
+from ._style import GREY, OKABE_ITO, View, colour, log_decades, log_y, new_figure, styled
 
 __all__ = [
-    "batchnorm_plot", "born_dead_plot", "dead_layer_plot", "dead_revival_plot", "dead_units_plot", "dying_dashboard",
-    "dying_grid_plot", "frozen_plot", "momentum_plot", "shrink_plot",
+    "DyingView", "batchnorm_plot", "born_dead_plot", "dead_layer_plot", "dead_revival_plot", "dead_units_plot",
+    "dying_dashboard", "dying_grid_plot", "frozen_plot", "momentum_plot", "shrink_plot",
 ]
 
 NOTEBOOK = "03"
@@ -435,7 +435,6 @@ def batchnorm_plot(runs: Mapping[float, tuple[Sequence[int], Sequence[float], Se
     return fig
 
 
-@styled
 def dying_dashboard(run: ex.DyingRun) -> Figure:
     """One training run: dead fraction per layer, loss, and the alive map (units x updates).
 
@@ -444,48 +443,110 @@ def dying_dashboard(run: ex.DyingRun) -> Figure:
     run
         The output of :func:`vanishing.experiments.dying_run`.
     """
-    _check(run, ex.DyingRun, "dying_run")
-    s = run.settings
-    fig = new_figure(2, 2, figsize=(9.0, 6.0))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.9, wspace=0.25, hspace=0.45)
-    top_left, top_right, bottom, spare = fig.axes
-    spare.set_visible(False)
-    pos_l, pos_r = bottom.get_position(), spare.get_position()
-    bottom.set_position([pos_l.x0, pos_l.y0, pos_r.x1 - pos_l.x0, pos_l.height])
-    depth = run.dead_per_layer.shape[1]
-    for layer in range(depth):
-        top_left.plot(run.steps, run.dead_per_layer[:, layer], color=colour(layer + 1), linewidth=1.2,
-                      label=f"layer {layer + 1}")
-    top_left.plot(run.steps, run.dead, color="black", linewidth=2.0, label="all")
-    top_left.set_ylim(-0.03, 1.32)  # the room above 1 holds the legend, clear of the data
-    top_left.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    top_left.set_xlabel("update")
-    top_left.set_ylabel("fraction dead")
-    top_left.set_title("dead units (whole training set)")
-    top_left.legend(loc="upper center", fontsize=8, ncol=depth + 1, handlelength=1.2, columnspacing=0.8)
-    scale = ""
-    if len(run.loss):
-        top_right.plot(np.arange(1, len(run.loss) + 1), run.loss, color=OKABE_ITO["blue"], linewidth=1.0)
-        scale = _loss_axis(top_right, run.loss)
-    top_right.set_xlabel("update")
-    top_right.set_ylabel(f"mini-batch loss{scale}")
-    acc = "diverged" if run.diverged is not None else f"training accuracy {run.accuracy:.0%}"
-    top_right.set_title(f"loss ({acc})")
-    width = run.alive.shape[1] // depth if depth else 0
-    bottom.imshow(run.alive.T, aspect="auto", cmap=_ALIVE_MAP, vmin=0, vmax=1, interpolation="nearest",
-                  extent=(run.steps[0] - 0.5, run.steps[-1] + 0.5, run.alive.shape[1] - 0.5, -0.5))
-    for layer in range(1, depth):
-        bottom.axhline(layer * width - 0.5, color="black", linewidth=0.8)
-    bottom.set_yticks([layer * width + (width - 1) / 2 for layer in range(depth)])
-    bottom.set_yticklabels([f"layer {layer + 1}" for layer in range(depth)])
-    bottom.grid(False)
-    bottom.set_xlabel("update")
-    bottom.set_title("alive map: blue = alive (non-zero output on some example), grey = dead")
-    opt = {"sgd": "SGD", "momentum": "SGD + momentum 0.9", "adam": "Adam"}[s["optimizer"]]
-    extra = f", L2 decay {s['weight_decay']:g}" if s["weight_decay"] else ""
-    bn = ", BatchNorm before ReLU" if s["batchnorm"] else ""
-    diverged = f" — diverged at update {run.diverged}" if run.diverged is not None else ""
-    fig.suptitle(f"{opt}, lr {s['lr']:g}, initial bias {s['bias']:g}{extra}{bn}: "
-                 f"{run.dead[0]:.0%} dead at the start, {run.dead[-1]:.0%} at the end{diverged}",
-                 fontsize=10, y=0.98)
-    return fig
+    return DyingView().show(run)
+
+
+def _margins(values: np.ndarray) -> tuple[float, float]:
+    """Limits around the finite ``values`` with matplotlib's default 5 % margins ((0, 1) if there are none)."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return 0.0, 1.0
+    low, high = float(finite.min()), float(finite.max())
+    pad = 0.05 * (high - low) if high > low else max(0.05 * abs(low), 0.05)
+    return low - pad, high + pad
+
+
+class DyingView(View):
+    """The figure of :func:`dying_dashboard`, kept by the ``dying_explorer`` widget and changed in place.
+
+    The update axis always spans the run's planned updates, so that a run in progress (a live frame) grows
+    from the left. The per-layer lines and the alive map's layer separators are made again for a new depth.
+    """
+
+    @styled
+    def __init__(self) -> None:
+        self.figure = new_figure(2, 2, figsize=(9.0, 6.0))
+        self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.09, top=0.9, wspace=0.25, hspace=0.45)
+        top_left, top_right, bottom, spare = self.figure.axes
+        spare.set_visible(False)
+        pos_l, pos_r = bottom.get_position(), spare.get_position()
+        bottom.set_position([pos_l.x0, pos_l.y0, pos_r.x1 - pos_l.x0, pos_l.height])
+        self.depth = 0
+        self.layers: list[Line2D] = []
+        self.separators: list[Line2D] = []
+        self.all_units = top_left.plot([], [], color="black", linewidth=2.0)[0]
+        top_left.set_ylim(-0.03, 1.32)  # the room above 1 holds the legend, clear of the data
+        top_left.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        top_left.set_xlabel("update")
+        top_left.set_ylabel("fraction dead")
+        top_left.set_title("dead units (whole training set)")
+        self.loss = top_right.plot([], [], color=OKABE_ITO["blue"], linewidth=1.0)[0]
+        top_right.set_xlabel("update")
+        self.alive = bottom.imshow(np.zeros((1, 1)), aspect="auto", cmap=_ALIVE_MAP, vmin=0, vmax=1,
+                                   interpolation="nearest")
+        bottom.grid(False)
+        bottom.set_xlabel("update")
+        bottom.set_title("alive map: blue = alive (non-zero output on some example), grey = dead")
+
+    def _layout(self, depth: int, width: int) -> None:
+        """The per-layer lines, their legend and the alive map's layer separators, for ``depth`` layers."""
+        top_left, _, bottom, _ = self.figure.axes
+        for artist in self.layers + self.separators:
+            artist.remove()
+        self.layers = [top_left.plot([], [], color=colour(layer + 1), linewidth=1.2, label=f"layer {layer + 1}")[0]
+                       for layer in range(depth)]
+        self.separators = [bottom.axhline(layer * width - 0.5, color="black", linewidth=0.8)
+                           for layer in range(1, depth)]
+        top_left.legend([*self.layers, self.all_units], [*(f"layer {k + 1}" for k in range(depth)), "all"],
+                        loc="upper center", fontsize=8, ncol=depth + 1, handlelength=1.2, columnspacing=0.8)
+        bottom.set_yticks([layer * width + (width - 1) / 2 for layer in range(depth)],
+                          [f"layer {layer + 1}" for layer in range(depth)])
+        self.depth = depth
+
+    def update(self, run: ex.DyingRun) -> None:
+        _check(run, ex.DyingRun, "dying_run")
+        s = run.settings
+        depth = run.dead_per_layer.shape[1]
+        width = run.alive.shape[1] // depth if depth else 0
+        if depth != self.depth:
+            self._layout(depth, width)
+        top_left, top_right, bottom, _ = self.figure.axes
+        span = (-0.5, max(int(s["steps"]), int(run.steps[-1])) + 0.5)
+        for layer, line in enumerate(self.layers):
+            line.set_data(run.steps, run.dead_per_layer[:, layer])
+        self.all_units.set_data(run.steps, run.dead)
+        top_left.set_xlim(*span)
+        self._loss(run, span)
+        self.alive.set_data(run.alive.T)
+        self.alive.set_extent((run.steps[0] - 0.5, run.steps[-1] + 0.5, run.alive.shape[1] - 0.5, -0.5))
+        bottom.set_xlim(*span)
+        bottom.set_ylim(run.alive.shape[1] - 0.5, -0.5)
+        opt = {"sgd": "SGD", "momentum": "SGD + momentum 0.9", "adam": "Adam"}[s["optimizer"]]
+        extra = f", L2 decay {s['weight_decay']:g}" if s["weight_decay"] else ""
+        bn = ", BatchNorm before ReLU" if s["batchnorm"] else ""
+        diverged = f" — diverged at update {run.diverged}" if run.diverged is not None else ""
+        now = "at the end" if len(run.steps) and run.steps[-1] >= s["steps"] or run.diverged is not None \
+            else f"at update {run.steps[-1]}"
+        self.figure.suptitle(f"{opt}, lr {s['lr']:g}, initial bias {s['bias']:g}{extra}{bn}: "
+                             f"{run.dead[0]:.0%} dead at the start, {run.dead[-1]:.0%} {now}{diverged}",
+                             fontsize=10, y=0.98)
+
+    def _loss(self, run: ex.DyingRun, span: tuple[float, float]) -> None:
+        ax = self.figure.axes[1]
+        self.loss.set_data(np.arange(1, len(run.loss) + 1), run.loss)
+        ax.set_xlim(*span)
+        scale = ""
+        if len(run.loss) and log_decades(run.loss) > 1:
+            log_y(ax, run.loss, numticks=6)
+            scale = " (log scale)"
+        else:
+            ax.set_yscale("linear")
+            ax.set_ylim(*_margins(np.asarray(run.loss, dtype=np.float64)))
+        ax.set_ylabel(f"mini-batch loss{scale}")
+        if run.diverged is not None:
+            acc = "diverged"
+        elif np.isfinite(run.accuracy):
+            acc = f"training accuracy {run.accuracy:.0%}"
+        else:
+            acc = "training…"
+        ax.set_title(f"loss ({acc})")

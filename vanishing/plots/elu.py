@@ -6,15 +6,16 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..activations import ELU, ReLU, make_activation
 from ..experiments import elu as ex
-from ._style import GREY, OKABE_ITO, colour, new_figure, styled
+from ._style import GREY, OKABE_ITO, View, colour, new_figure, styled
 
-__all__ = ["bias_shift_plot", "elu_curves", "elu_explorer_plot", "saturation_sides_plot", "training_plot",
-           "zigzag_plot"]
+__all__ = ["EluExplorerView", "bias_shift_plot", "elu_curves", "elu_explorer_plot", "saturation_sides_plot",
+           "training_plot", "zigzag_plot"]
 
 NOTEBOOK = "05"
 
@@ -263,7 +264,6 @@ def training_plot(result: ex.ActivationTraining) -> Figure:
     return fig
 
 
-@styled
 def elu_explorer_plot(state: ex.EluExplorerState) -> Figure:
     """The widget's figure: per-layer mean and spread of the chosen activation, and the zig-zag toy on its outputs.
 
@@ -272,46 +272,108 @@ def elu_explorer_plot(state: ex.EluExplorerState) -> Figure:
     contours (● start, ★ optimum); the title gives the steps to the tolerance and the share of updates
     that moved the two weights in opposite directions.
     """
-    _check(state, ex.EluExplorerState, "elu_explorer_state()")
-    # few, short texts and a modest size: laying out and rendering glyphs is most of a redraw's cost
-    fig = new_figure(1, 2, figsize=(8.0, 3.4))
-    fig.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.85, wspace=0.22)
-    left, right = fig.axes
-    r = state.layers
-    layers = np.arange(1, r.depth + 1)
-    c = ACTIVATION_COLOURS.get(r.activation, OKABE_ITO["blue"])
-    name = ACTIVATION_LABELS.get(r.activation, r.activation)
-    if r.activation == "elu":
-        name = f"ELU (α = {r.alpha:g})"
-    if state.reference is not None:
-        ref = state.reference
-        left.plot(layers, ref.mean, "-", color=GREY, linewidth=1.3, label="ReLU, he")
-        left.plot(layers, ref.std, ":", color=GREY, linewidth=1.3)
-    left.fill_between(layers, r.unit_mean_low, r.unit_mean_high, color=c, alpha=0.15, linewidth=0)
-    left.plot(layers, r.mean, "-o", color=c, markersize=3, label=f"{name}, {r.init}")
-    left.plot(layers, r.std, ":", color=c, linewidth=1.6)
-    left.axhline(0, color="black", linewidth=0.8)
-    left.set_xlabel("hidden layer")
-    left.set_ylabel("mean (solid), sd (dotted)")
-    left.set_xlim(0.5, r.depth + 0.5)
-    left.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    left.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    stack = [r.std, r.unit_mean_high] + ([state.reference.std] if state.reference is not None else [])
-    top = float(np.nanmax(np.concatenate(stack)))
-    bottom = float(np.nanmin(np.concatenate([r.unit_mean_low, [0.0]])))
-    if np.isfinite(top) and np.isfinite(bottom):
-        left.set_ylim(bottom - 0.05 * (top - bottom) - 0.05, top * 1.3 + 0.05)
-    # no legend (the widget's title says what the lines are): every text costs time at each redraw
-    short = "Leaky ReLU" if r.activation == "leaky_relu" else name
-    left.set_title(f"{short} ({r.init}): layer {r.depth} mean {r.mean[-1]:+.2f}, sd {r.std[-1]:.2f}\n"
-                   f"{r.negative_units[-1]:.0%} of its units have a mean < 0", fontsize=9)
-    run = state.zigzag
-    _draw_zigzag(right, run, _zigzag_limits([run]), c, levels=7)
-    right.xaxis.set_major_locator(MaxNLocator(nbins=5))
-    right.yaxis.set_major_locator(MaxNLocator(nbins=5))
-    right.set_ylabel("w₂")
-    reached = f"{run.steps_to_tol} steps" if run.steps_to_tol > 0 else "not reached"
-    opposite = f"{run.opposite_sign:.0%}" if np.isfinite(run.opposite_sign) else "-"
-    centred = ", centred" if state.centre else ""
-    right.set_title(f"toy on {short} outputs{centred}: {reached}\n{opposite} of the moves opposite-way", fontsize=9)
-    return fig
+    return EluExplorerView().show(state)
+
+
+def _loss_ellipses(run: ex.ZigZagRun, limits: tuple[float, float, float, float], levels: int,
+                   points: int = 120) -> list[np.ndarray]:
+    """Contour lines of the toy's loss, ``0.5 (w − w*)ᵀ H (w − w*)`` with ``H = XᵀX / N``: ellipses around w*.
+
+    The levels are those of :func:`_draw_zigzag`: ``levels`` values from 1/1000 of the window's highest loss
+    (at a corner) to that loss, geometrically spaced. An ellipse of level c has semi-axes ``√(2c / λ)``
+    along H's eigenvectors (a direction with λ near 0 gives a long ellipse: nearly parallel lines).
+    """
+    x0, x1, y0, y1 = limits
+    H = run.X.T @ run.X / run.X.shape[0]
+    corners = np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]]) - run.w_star
+    top = float(np.max(0.5 * np.einsum("ni,ij,nj->n", corners, H, corners)))
+    eigenvalues, vectors = np.linalg.eigh(H)
+    eigenvalues = np.maximum(eigenvalues, 1e-12 * max(float(eigenvalues.max()), 1e-300))
+    angle = np.linspace(0.0, 2.0 * np.pi, points)
+    circle = np.stack([np.cos(angle), np.sin(angle)])
+    return [run.w_star + (vectors @ (np.sqrt(2.0 * c / eigenvalues)[:, None] * circle)).T
+            for c in top * np.geomspace(1e-3, 1.0, levels)]
+
+
+class EluExplorerView(View):
+    """The figure of :func:`elu_explorer_plot`, kept by the ``elu_explorer`` widget and changed in place."""
+
+    @styled
+    def __init__(self) -> None:
+        # few, short texts and a modest size: laying out and rendering glyphs is most of a redraw's cost
+        self.figure = new_figure(1, 2, figsize=(8.0, 3.4))
+        self.figure.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.85, wspace=0.22)
+        left, right = self.figure.axes
+        self.reference = (left.plot([], [], "-", color=GREY, linewidth=1.3)[0],
+                          left.plot([], [], ":", color=GREY, linewidth=1.3)[0])
+        self.band = left.fill_between([0.0, 1.0], 0, 0, alpha=0.15, linewidth=0)
+        self.mean = left.plot([], [], "-o", markersize=3)[0]
+        self.std = left.plot([], [], ":", linewidth=1.6)[0]
+        left.axhline(0, color="black", linewidth=0.8)
+        left.set_xlabel("hidden layer")
+        left.set_ylabel("mean (solid), sd (dotted)")
+        left.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        left.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        self.contours = LineCollection([], colors=GREY, linewidths=0.6, alpha=0.8)
+        right.add_collection(self.contours)
+        self.path = right.plot([], [], "-", linewidth=1.1, marker="o", markersize=2.2)[0]
+        self.start = right.plot([], [], "o", color="black", markersize=5)[0]
+        self.optimum = right.plot([], [], "*", color=OKABE_ITO["vermillion"], markersize=11)[0]
+        right.set_aspect("equal", adjustable="box")
+        right.set_xlabel("w₁")
+        right.set_ylabel("w₂")
+        right.xaxis.set_major_locator(MaxNLocator(nbins=5))
+        right.yaxis.set_major_locator(MaxNLocator(nbins=5))
+
+    def update(self, state: ex.EluExplorerState) -> None:
+        _check(state, ex.EluExplorerState, "elu_explorer_state()")
+        r = state.layers
+        c = ACTIVATION_COLOURS.get(r.activation, OKABE_ITO["blue"])
+        name = f"ELU (α = {r.alpha:g})" if r.activation == "elu" else ACTIVATION_LABELS.get(r.activation, r.activation)
+        short = "Leaky ReLU" if r.activation == "leaky_relu" else name
+        self._layers(state, c)
+        # no legend (the widget's title says what the lines are): every text costs time at each redraw
+        self.figure.axes[0].set_title(f"{short} ({r.init}): layer {r.depth} mean {r.mean[-1]:+.2f}, "
+                                      f"sd {r.std[-1]:.2f}\n{r.negative_units[-1]:.0%} of its units have a mean < 0",
+                                      fontsize=9)
+        self._toy(state, c, short)
+
+    def _layers(self, state: ex.EluExplorerState, c: str) -> None:
+        left = self.figure.axes[0]
+        r = state.layers
+        layers = np.arange(1, r.depth + 1)
+        for line, values in zip(self.reference, ("mean", "std"), strict=True):
+            line.set_visible(state.reference is not None)
+            if state.reference is not None:
+                line.set_data(layers, getattr(state.reference, values))
+        self.band.set_data(layers, r.unit_mean_low, r.unit_mean_high)
+        self.band.set_facecolor(c)
+        self.mean.set_data(layers, r.mean)
+        self.std.set_data(layers, r.std)
+        for line in (self.mean, self.std):
+            line.set_color(c)
+        left.set_xlim(0.5, r.depth + 0.5)
+        stack = [r.std, r.unit_mean_high] + ([state.reference.std] if state.reference is not None else [])
+        top = float(np.nanmax(np.concatenate(stack)))
+        bottom = float(np.nanmin(np.concatenate([r.unit_mean_low, [0.0]])))
+        if np.isfinite(top) and np.isfinite(bottom):
+            left.set_ylim(bottom - 0.05 * (top - bottom) - 0.05, top * 1.3 + 0.05)
+        else:
+            left.set_ylim(-1.0, 1.0)
+
+    def _toy(self, state: ex.EluExplorerState, c: str, short: str) -> None:
+        right = self.figure.axes[1]
+        run = state.zigzag
+        limits = _zigzag_limits([run])
+        self.contours.set_segments(_loss_ellipses(run, limits, levels=7))
+        self.path.set_data(run.path[:, 0], run.path[:, 1])
+        self.path.set_color(c)
+        self.start.set_data([run.start[0]], [run.start[1]])
+        self.optimum.set_data([run.w_star[0]], [run.w_star[1]])
+        right.set_xlim(limits[0], limits[1])
+        right.set_ylim(limits[2], limits[3])
+        reached = f"{run.steps_to_tol} steps" if run.steps_to_tol > 0 else "not reached"
+        opposite = f"{run.opposite_sign:.0%}" if np.isfinite(run.opposite_sign) else "-"
+        centred = ", centred" if state.centre else ""
+        right.set_title(f"toy on {short} outputs{centred}: {reached}\n{opposite} of the moves opposite-way",
+                        fontsize=9)

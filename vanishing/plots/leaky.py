@@ -15,11 +15,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..experiments import leaky as ex
-from ._style import GREY, OKABE_ITO, decade_log_y, new_figure, styled
+from ._style import GREY, OKABE_ITO, LegendSlot, View, decade_log_y, new_figure, styled
 
 __all__ = [
-    "VARIANT_COLOURS", "leaky_derivative_plot", "leaky_explorer_plot", "leaky_revival_plot", "prelu_slopes_plot",
-    "rrelu_modes_plot", "rrelu_slopes_plot", "variant_comparison_plot",
+    "LeakyExplorerView", "VARIANT_COLOURS", "leaky_derivative_plot", "leaky_explorer_plot", "leaky_revival_plot",
+    "prelu_slopes_plot", "rrelu_modes_plot", "rrelu_slopes_plot", "variant_comparison_plot",
 ]
 
 NOTEBOOK = "04"
@@ -349,42 +349,104 @@ def variant_comparison_plot(result: ex.VariantComparison) -> Figure:
 
 # --- 6. the widget ------------------------------------------------------------------------------------------------
 
-@styled
 def leaky_explorer_plot(result: ex.LeakyExploration) -> Figure:
     """The widget's figure: the activation and its derivative; loss and dead fraction against ReLU.
 
     Drawn with fixed margins and few elements, since the widget redraws it after every run.
     """
-    _check(result, ex.LeakyExploration, "explore_variant")
-    fig = new_figure(1, 3, figsize=(11.0, 3.9))
-    fig.subplots_adjust(left=0.055, right=0.985, bottom=0.27, top=0.87, wspace=0.3)
-    fn_ax, loss_ax, dead_ax = fig.axes
-    colour = _variant_colour(result.label)
-    if result.slope_band is not None:
-        z = result.z[result.z < 0]
-        fn_ax.fill_between(z, result.slope_band[0] * z, result.slope_band[1] * z, color=colour, alpha=0.2,
-                           linewidth=0, label="training-mode range")
-    fn_ax.plot(result.z, result.f, color=colour, label="f(z)")
-    fn_ax.plot(result.z, result.derivative, color=colour, linestyle="--", linewidth=1.4, label="f′(z)")
-    fn_ax.axhline(0, color=GREY, linewidth=0.8)
-    fn_ax.axvline(0, color=GREY, linewidth=0.8)
-    fn_ax.set_ylim(-1.6, 3.1)
-    fn_ax.set_xlabel("pre-activation z")
-    fn_ax.set_title(result.label, fontsize=10)
-    fn_ax.legend(loc="upper left", fontsize=8)
+    return LeakyExplorerView().show(result)
 
-    groups = [result.baseline] if result.activation == "relu" else [result.baseline, result.runs]
-    labels = [group[0].label for group in groups]
-    _loss_panel(loss_ax, result.runs[0].record_steps, labels, np.array([[r.loss for r in g] for g in groups]))
-    _layer_panel(dead_ax, labels, np.array([[r.dead[-1] for r in g] for g in groups]))
-    dead_ax.set_ylim(-0.03, 1.03)
-    dead_ax.set_ylabel("fraction of the layer's units")
-    loss_ax.set_title(f"loss ({len(result.runs)} seeds: median, range)", fontsize=10)
-    dead_ax.set_title("dead at the end (z ≤ 0 on all inputs)", fontsize=10)
-    diverged = sum(r.diverged for r in result.runs)
-    note = f"; {diverged} of {len(result.runs)} runs diverged (curve ends)" if diverged else ""
-    handles, names = loss_ax.get_legend_handles_labels()
-    title = f"{result.depth} hidden layers of {result.width} units, every hidden bias starts at {result.bias:g}{note}"
-    fig.legend(handles, names, loc="lower center", ncols=2, fontsize=8.5, bbox_to_anchor=(0.5, 0.0), title=title,
-               title_fontsize=8.5)
-    return fig
+
+class _Group:
+    """One variant's runs in a panel: the band from the smallest to the largest seed, and the median line."""
+
+    def __init__(self, ax: Axes, marker: str | None = None) -> None:
+        self.band = ax.fill_between([0.0, 1.0], 0, 0, alpha=0.15, linewidth=0, zorder=1)
+        self.line = ax.plot([], [], marker=marker, markersize=4)[0]
+
+    def show(self, x: np.ndarray, values: np.ndarray | None, label: str) -> None:
+        """Draw ``values`` (seeds, len(x)) as the group ``label``; None hides the group."""
+        for artist in (self.band, self.line):
+            artist.set_visible(values is not None)
+        if values is None:
+            return
+        median, low, high = _spread(values[None])
+        style = _variant_style(label)
+        self.band.set_data(x, low[0], high[0])
+        self.band.set_facecolor(style["color"])
+        self.line.set_data(x, median[0])
+        self.line.set(color=style["color"], linestyle=style["linestyle"], linewidth=style["linewidth"],
+                      zorder=style["zorder"], label=label)
+
+
+class LeakyExplorerView(View):
+    """The figure of :func:`leaky_explorer_plot`, kept by the ``leaky_explorer`` widget and changed in place."""
+
+    @styled
+    def __init__(self) -> None:
+        self.figure = new_figure(1, 3, figsize=(11.0, 3.9))
+        self.figure.subplots_adjust(left=0.055, right=0.985, bottom=0.27, top=0.87, wspace=0.3)
+        fn_ax, loss_ax, dead_ax = self.figure.axes
+        self.slopes = fn_ax.fill_between([0.0, 1.0], 0, 0, alpha=0.2, linewidth=0)
+        self.f = fn_ax.plot([], [])[0]
+        self.derivative = fn_ax.plot([], [], linestyle="--", linewidth=1.4)[0]
+        fn_ax.axhline(0, color=GREY, linewidth=0.8)
+        fn_ax.axvline(0, color=GREY, linewidth=0.8)
+        fn_ax.set_ylim(-1.6, 3.1)
+        fn_ax.set_xlabel("pre-activation z")
+        self.fn_legend = LegendSlot(fn_ax, loc="upper left", fontsize=8)
+        # ReLU (the baseline) and the variant, in each of the two panels of runs
+        self.losses = [_Group(loss_ax), _Group(loss_ax)]
+        self.dead = [_Group(dead_ax, marker="o"), _Group(dead_ax, marker="o")]
+        loss_ax.set_xlabel("training step")
+        loss_ax.set_ylabel("loss on the whole data set")
+        # a fixed range: every run starts near ln 2 = 0.69; a run that blows up would squash the others flat
+        loss_ax.set_ylim(0, LOSS_TOP)
+        self.cut = loss_ax.text(0.98, 0.97, f"losses above {LOSS_TOP:g} are cut off", transform=loss_ax.transAxes,
+                                ha="right", va="top", fontsize=8, color=GREY)
+        dead_ax.set_ylim(-0.03, 1.03)
+        dead_ax.set_ylabel("fraction of the layer's units")
+        dead_ax.set_title("dead at the end (z ≤ 0 on all inputs)", fontsize=10)
+        self.legend = LegendSlot(self.figure, loc="lower center", ncols=2, fontsize=8.5, bbox_to_anchor=(0.5, 0.0),
+                                 title_fontsize=8.5)
+
+    def update(self, result: ex.LeakyExploration) -> None:
+        _check(result, ex.LeakyExploration, "explore_variant")
+        fn_ax, loss_ax, dead_ax = self.figure.axes
+        colour = _variant_colour(result.label)
+        self.slopes.set_visible(result.slope_band is not None)
+        entries = [(self.slopes, "training-mode range")] if result.slope_band is not None else []
+        if result.slope_band is not None:
+            z = result.z[result.z < 0]
+            self.slopes.set_data(z, result.slope_band[0] * z, result.slope_band[1] * z)
+            self.slopes.set_facecolor(colour)
+        self.f.set_data(result.z, result.f)
+        self.derivative.set_data(result.z, result.derivative)
+        for line in (self.f, self.derivative):
+            line.set_color(colour)
+        fn_ax.set_xlim(result.z[0] - 0.05 * np.ptp(result.z), result.z[-1] + 0.05 * np.ptp(result.z))
+        fn_ax.set_title(result.label, fontsize=10)
+        self.fn_legend.show(entries + [(self.f, "f(z)"), (self.derivative, "f′(z)")])
+        self._runs(result)
+        diverged = sum(r.diverged for r in result.runs)
+        note = f"; {diverged} of {len(result.runs)} runs diverged (curve ends)" if diverged else ""
+        self.legend.legend.set_title(f"{result.depth} hidden layers of {result.width} units, every hidden bias "
+                                     f"starts at {result.bias:g}{note}")
+
+    def _runs(self, result: ex.LeakyExploration) -> None:
+        _, loss_ax, dead_ax = self.figure.axes
+        groups = [result.baseline] if result.activation == "relu" else [result.baseline, result.runs]
+        steps = result.runs[0].record_steps
+        layers = np.arange(1, result.depth + 1)
+        for k in range(2):
+            runs = groups[k] if k < len(groups) else None
+            label = runs[0].label if runs else ""
+            self.losses[k].show(steps, np.array([r.loss for r in runs]) if runs else None, label)
+            self.dead[k].show(layers, np.array([r.dead[-1] for r in runs]) if runs else None, label)
+        losses = np.array([[r.loss for r in g] for g in groups])
+        self.cut.set_visible(bool(np.any(losses[np.isfinite(losses)] > LOSS_TOP)))
+        loss_ax.set_xlim(steps[0] - 0.05 * np.ptp(steps), steps[-1] + 0.05 * np.ptp(steps))
+        loss_ax.set_title(f"loss ({len(result.runs)} seeds: median, range)", fontsize=10)
+        dead_ax.set_xlim(1 - 0.05 * (result.depth - 1) - 0.3, result.depth + 0.05 * (result.depth - 1) + 0.3)
+        _layer_axis(dead_ax, result.depth)
+        self.legend.show([(self.losses[k].line, groups[k][0].label) for k in range(len(groups))])

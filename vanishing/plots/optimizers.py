@@ -10,21 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
-import matplotlib
 import numpy as np
-from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from ..experiments import optimizers as ex
-from ._style import GREY, OKABE_ITO, colour, new_figure, power_of_ten, style, styled
+from ._style import GREY, OKABE_ITO, LegendSlot, View, colour, new_figure, power_of_ten, styled
 
 __all__ = [
-    "OPTIMIZER_COLOURS", "bias_correction_plot", "dead_unit_plot", "decay_plot", "paths_grid",
-    "prepare_trajectory_backdrops", "step_size_plot", "trajectory_plot", "update_ratio_plot",
+    "OPTIMIZER_COLOURS", "TrajectoryView", "bias_correction_plot", "dead_unit_plot", "decay_plot", "paths_grid",
+    "step_size_plot", "trajectory_plot", "update_ratio_plot",
 ]
 
 NOTEBOOK = "07"
@@ -179,142 +176,6 @@ def _loss_range(comparison: ex.OptimizerComparison) -> tuple[float, float]:
     return float(10.0 ** max(bottom, np.log10(FLOOR))), float(10.0 ** top)
 
 
-def _loss_axes(ax: Axes, surface: ex.LossSurface, limits: tuple[float, float], steps: int) -> None:
-    """Scale and limits of the loss panel (the same in the backdrop and in the figure drawn over it)."""
-    if surface.f_min is not None:
-        ax.set_yscale("log")
-    ax.set_ylim(*limits)
-    ax.set_xlim(0, steps)
-
-
-def _step_ticks(ax: Axes, steps: int) -> None:
-    """The loss panel's step axis, drawn per figure: vertical grid lines and tick labels (the frame is in the backdrop).
-
-    The steps change with a slider; drawing these few labels is cheaper than a
-    new backdrop for every number of steps.
-    """
-    ticks = MaxNLocator(5, integer=True).tick_values(0, steps)
-    ticks = ticks[(ticks >= 0) & (ticks <= steps)]
-    grid = matplotlib.rcParams
-    transform = ax.get_xaxis_transform()  # x in data, y in axes coordinates
-    ax.vlines(ticks, 0, 1, transform=transform, colors=grid["grid.color"], linewidth=grid["grid.linewidth"],
-              zorder=0.5)
-    for tick in ticks:
-        ax.text(tick, -0.02, f"{tick:g}", transform=transform, ha="center", va="top",
-                fontsize=grid["xtick.labelsize"], clip_on=False)
-
-
-def _blank_trajectory_figure() -> tuple[Figure, Axes, Axes]:
-    """A figure with the two panels of :func:`trajectory_plot`, both hidden, on its own Agg canvas."""
-    fig = Figure(figsize=TRAJECTORY_FIGSIZE, dpi=100)
-    FigureCanvasAgg(fig)
-    left, right = fig.subplots(1, 2)
-    fig.subplots_adjust(**_TRAJECTORY_LAYOUT)
-    left.set_visible(False)
-    right.set_visible(False)
-    return fig, left, right
-
-
-def _pixels(fig: Figure) -> np.ndarray:
-    """The drawn figure's RGBA pixels, rows from the top, read-only."""
-    fig.canvas.draw()
-    pixels = np.asarray(fig.canvas.buffer_rgba()).copy()
-    pixels.flags.writeable = False
-    return pixels
-
-
-@lru_cache(maxsize=8)
-def _path_panel_pixels(name: str, window: tuple[float, float, float, float], title: str) -> np.ndarray:
-    """The path panel's contours, ticks, labels and title, alone on a white figure (see :func:`_backdrop`)."""
-    with style():
-        fig, left, _ = _blank_trajectory_figure()
-        left.set_visible(True)
-        _static_panel(left, ex.LOSS_SURFACES[name], window)
-        left.set_ylabel("y")
-        left.set_title(title, fontsize=10)
-        return _pixels(fig)
-
-
-@lru_cache(maxsize=8)
-def _loss_panel_pixels(name: str, limits: tuple[float, float]) -> np.ndarray:
-    """The loss panel's frame, loss ticks and labels, alone on a white figure (see :func:`_backdrop`).
-
-    The step axis has no ticks here (:func:`_step_ticks` draws them), but tick
-    labels of a blank space, so that the "step" label sits where it would with numbers.
-    """
-    surface = ex.LOSS_SURFACES[name]
-    with style():
-        fig, _, right = _blank_trajectory_figure()
-        right.set_visible(True)
-        _loss_axes(right, surface, limits, 1)
-        right.xaxis.set_major_locator(FixedLocator([0.5]))
-        right.xaxis.set_major_formatter(FuncFormatter(lambda _value, _position: " "))
-        right.tick_params(axis="x", length=0)
-        right.grid(False, axis="x")
-        right.set_xlabel("step")
-        if surface.f_min is None:
-            right.set_ylabel("f (the saddle point has f = 0)")
-            right.axhline(0.0, color=GREY, linewidth=0.8)
-        else:
-            right.yaxis.set_major_locator(LogLocator(numticks=7))
-            right.yaxis.set_minor_locator(NullLocator())
-            right.yaxis.set_major_formatter(FuncFormatter(_decade_label))
-            right.set_ylabel("f − f_min (log scale)")
-        return _pixels(fig)
-
-
-@lru_cache(maxsize=8)
-def _legend_pixels(methods: tuple[str, ...]) -> np.ndarray:
-    """The legend (a colour per method), alone on a white figure (see :func:`_backdrop`)."""
-    with style():
-        fig, _, _ = _blank_trajectory_figure()
-        handles = [Line2D([], [], color=OPTIMIZER_COLOURS[m], label=ex.OPTIMIZER_LABELS[m]) for m in methods]
-        fig.legend(handles=handles, loc="lower center", ncols=len(handles), fontsize=8.5,
-                   bbox_to_anchor=(0.5, 0.07))
-        return _pixels(fig)
-
-
-def _backdrop(name: str, window: tuple[float, float, float, float], title: str, limits: tuple[float, float],
-              methods: tuple[str, ...]) -> np.ndarray:
-    """Everything of a :func:`trajectory_plot` figure that does not depend on the runs' numbers, as pixels.
-
-    A widget redraws the same surface again and again, and contour lines, tick
-    labels, axis labels and the legend are most of the drawing time. They are
-    drawn once, in three parts cached separately (the path panel, the loss
-    panel, the legend), each on a white figure laid out exactly like the real
-    one, and combined by taking the darker pixel: the parts do not overlap, so
-    each pixel comes from the one part that drew there. The real figure shows
-    the result behind its frameless panels. Rows bottom-up, as the renderer's
-    ``draw_image`` expects. Each cached part is a 960 x 420 RGBA image (1.6 MB),
-    eight of each at most.
-    """
-    combined = np.minimum(_path_panel_pixels(name, window, title), _loss_panel_pixels(name, limits))
-    np.minimum(combined, _legend_pixels(methods), out=combined)
-    return combined[::-1].copy()
-
-
-def prepare_trajectory_backdrops(methods: Sequence[str] = ("sgd", "momentum", "adam")) -> None:
-    """Draw the cached backdrop parts of every surface for its default settings (for a widget's first updates)."""
-    for name, surface in ex.LOSS_SURFACES.items():
-        window = _window(surface, [np.asarray(surface.start)])
-        limits = _loss_range(ex.compare_optimizers(name, tuple(methods)))
-        _backdrop(name, window, f"f = {surface.formula}", limits, tuple(methods))
-
-
-class _Backdrop(Artist):
-    """Pixels of a whole figure drawn as they are, behind everything (no resampling: the figure is 100 dpi)."""
-
-    def __init__(self, pixels: np.ndarray) -> None:
-        super().__init__()
-        self._pixels = pixels
-        self.set_zorder(-10)
-
-    def draw(self, renderer: object) -> None:
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, 0, 0, self._pixels)
-        gc.restore()
-
-
 def _draw_runs(ax: Axes, comparison: ex.OptimizerComparison) -> list[Line2D]:
     """Every run's path, the start and the minimum (or the saddle point) on ``ax``; returns legend handles."""
     surface = ex.LOSS_SURFACES[comparison.surface]
@@ -333,7 +194,100 @@ def _draw_runs(ax: Axes, comparison: ex.OptimizerComparison) -> list[Line2D]:
     return handles
 
 
-@styled
+class TrajectoryView(View):
+    """The figure of :func:`trajectory_plot`, kept by the ``optimizer_paths`` widget and changed in place.
+
+    The contour lines are made again only when the surface or its window changes; the paths, the loss
+    curves, the limits and the texts are changed at every update.
+    """
+
+    @styled
+    def __init__(self, title: str | None = None) -> None:
+        self.title = title
+        self.figure = new_figure(1, 2, figsize=TRAJECTORY_FIGSIZE)
+        self.figure.subplots_adjust(**_TRAJECTORY_LAYOUT)
+        left, right = self.figure.axes
+        self._surface_key: tuple | None = None
+        self._surface_artists: list = []  # the contour set, the plateau's shading and notes
+        self.paths = {m: left.plot([], [], color=c, linewidth=1.3, markersize=2.2, alpha=0.9)[0]
+                      for m, c in OPTIMIZER_COLOURS.items()}
+        self.exits = {m: left.plot([], [], marker="x", color=c, markersize=8, markeredgewidth=2)[0]
+                      for m, c in OPTIMIZER_COLOURS.items()}
+        self.start = left.plot([], [], marker="o", color="black", markersize=6, linestyle="none", zorder=5)[0]
+        self.centre = left.plot([], [], marker="+", color="black", markersize=12, markeredgewidth=2, zorder=5)[0]
+        left.xaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
+        left.yaxis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
+        left.set_xlabel("x")
+        left.set_ylabel("y")
+        self.losses = {m: right.plot([], [], color=c)[0] for m, c in OPTIMIZER_COLOURS.items()}
+        self.saddle_level = right.axhline(0.0, color=GREY, linewidth=0.8)
+        right.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+        right.set_xlabel("step")
+        self.legend = LegendSlot(self.figure, one_row=True, loc="lower center", fontsize=8.5,
+                                 bbox_to_anchor=(0.5, 0.07))
+        self.results = self.figure.text(0.5, 0.02, "", ha="center", va="bottom", fontsize=8)
+
+    def update(self, comparison: ex.OptimizerComparison) -> None:
+        _check(comparison, ex.OptimizerComparison, "compare_optimizers")
+        surface = ex.LOSS_SURFACES[comparison.surface]
+        left, right = self.figure.axes
+        window = _window(surface, [np.asarray(comparison.start)])
+        self._surface(surface, window)
+        for method, line in self.paths.items():
+            run = comparison.runs.get(method)
+            line.set_visible(run is not None)
+            self.exits[method].set_visible(run is not None and run.left_at > 0)
+            if run is not None:
+                line.set_data(run.path[:, 0], run.path[:, 1])
+                line.set_marker("o" if len(run.path) <= 200 else "")  # dots show the steps; too dense beyond
+                self.exits[method].set_data([run.path[-1, 0]], [run.path[-1, 1]])
+        self.start.set_data([comparison.start[0]], [comparison.start[1]])
+        centre = surface.minimum if surface.minimum is not None else (0.0, 0.0)
+        self.centre.set_data([centre[0]], [centre[1]])
+        self._loss_panel(comparison, surface)
+        self.legend.show([(self.losses[m], ex.OPTIMIZER_LABELS[m]) for m in comparison.runs])
+        self.results.set_text(_results_text(comparison))
+
+    def _surface(self, surface: ex.LossSurface, window: tuple[float, float, float, float]) -> None:
+        """Contours, shading, limits and title of the path panel: made again only for a new surface or window."""
+        left = self.figure.axes[0]
+        key = (surface.name, window)
+        if key != self._surface_key:
+            for artist in self._surface_artists:
+                artist.remove()
+            before = {*left.collections, *left.patches, *left.texts}
+            _static_panel(left, surface, window)
+            self._surface_artists = [a for a in (*left.collections, *left.patches, *left.texts) if a not in before]
+            self._surface_key = key
+        left.set_title(self.title or f"f = {surface.formula}", fontsize=10)
+
+    def _loss_panel(self, comparison: ex.OptimizerComparison, surface: ex.LossSurface) -> None:
+        right = self.figure.axes[1]
+        for method, line in self.losses.items():
+            run = comparison.runs.get(method)
+            line.set_visible(run is not None)
+            if run is not None:
+                values = run.values if surface.f_min is None else np.maximum(run.gap, FLOOR)
+                line.set_data(np.arange(len(values)), values)
+        self.saddle_level.set_visible(surface.f_min is None)
+        limits = _loss_range(comparison)
+        if surface.f_min is None:
+            right.set_yscale("linear")
+            right.set_ylabel("f (the saddle point has f = 0)")
+        elif right.get_yscale() != "log":
+            right.set_ylim(*limits)  # positive limits first: a log scale would not take the linear ones
+            right.set_yscale("log")
+            right.yaxis.set_major_locator(LogLocator(numticks=7))
+            right.yaxis.set_minor_locator(NullLocator())
+            right.yaxis.set_major_formatter(FuncFormatter(_decade_label))
+        if surface.f_min is not None:
+            right.set_ylabel("f − f_min (log scale)")
+        right.set_ylim(*limits)
+        right.set_xlim(0, comparison.steps)
+        settings = _settings_text(comparison)
+        right.set_title("loss against step" + (f" ({settings})" if settings else ""), fontsize=10)
+
+
 def trajectory_plot(comparison: ex.OptimizerComparison, *, title: str | None = None) -> Figure:
     """Left: the paths over contour lines of the loss. Right: f − f_min (or f on the saddle) against the step.
 
@@ -341,37 +295,8 @@ def trajectory_plot(comparison: ex.OptimizerComparison, *, title: str | None = N
     the minimum (the saddle point on the saddle) a black +. The loss axis's
     limits change in large steps only (:func:`_loss_range`).
     Under the legend, one line gives each method's learning rate and outcome.
-
-    Everything that does not depend on the runs (contours, most ticks and
-    labels, the legend) is drawn once per surface, window, title, loss limits
-    and set of methods (:func:`_backdrop`) and placed pixel for pixel: save
-    the figure at 100 dpi (the default of :func:`vanishing.plots.to_png`).
     """
-    _check(comparison, ex.OptimizerComparison, "compare_optimizers")
-    surface = ex.LOSS_SURFACES[comparison.surface]
-    fig = new_figure(1, 2, figsize=TRAJECTORY_FIGSIZE)
-    fig.subplots_adjust(**_TRAJECTORY_LAYOUT)
-    left, right = fig.axes
-    for old in [a for a in fig.artists if isinstance(a, _Backdrop)]:  # a recycled figure keeps its artists
-        old.remove()
-    window = _window(surface, [np.asarray(comparison.start)])
-    limits = _loss_range(comparison)
-    fig.add_artist(_Backdrop(_backdrop(surface.name, window, title or f"f = {surface.formula}", limits,
-                                       tuple(comparison.runs))))
-    for ax in (left, right):
-        ax.set_axis_off()  # frames, ticks and labels are in the backdrop
-    _draw_runs(left, comparison)
-    left.set_xlim(window[0], window[1])
-    left.set_ylim(window[2], window[3])
-    _loss_axes(right, surface, limits, comparison.steps)
-    _step_ticks(right, comparison.steps)
-    for method, run in comparison.runs.items():
-        values = run.values if surface.f_min is None else np.maximum(run.gap, FLOOR)
-        right.plot(np.arange(len(values)), values, color=OPTIMIZER_COLOURS[method])
-    settings = _settings_text(comparison)
-    right.set_title("loss against step" + (f" ({settings})" if settings else ""), fontsize=10)
-    fig.text(0.5, 0.02, _results_text(comparison), ha="center", va="bottom", fontsize=8)
-    return fig
+    return TrajectoryView(title).show(comparison)
 
 
 @styled

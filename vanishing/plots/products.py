@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..experiments import products as ex
-from ._style import GREY, OKABE_ITO, colour, label_log10_axis, new_figure, power_of_ten, styled
+from ._style import GREY, OKABE_ITO, LegendSlot, View, colour, label_log10_axis, new_figure, power_of_ten, styled
 
 __all__ = [
     "chain_gradient_plot", "derivative_products_plot", "exceedance_plot", "gradient_ratio_plot", "lost_updates_plot",
-    "product_histogram", "stop_rule_plot", "underflow_plot", "uniform_products_plot", "zero_fraction_plot",
+    "ProductView", "product_histogram", "stop_rule_plot", "underflow_plot", "uniform_products_plot",
+    "zero_fraction_plot",
 ]
 
 NOTEBOOK = "01"
@@ -373,7 +376,6 @@ def gradient_ratio_plot(layer_norms: Mapping[int, np.ndarray], show_depth: int |
     return fig
 
 
-@styled
 def product_histogram(result: ex.ProductDistribution) -> Figure:
     """The widget's figure: histogram of log10 of the stored products, with the exact zeros as a bar of their own.
 
@@ -381,87 +383,123 @@ def product_histogram(result: ex.ProductDistribution) -> Figure:
     in the axis, labelled 0. Vertical lines mark the smallest normal and the
     smallest subnormal number of the dtype, the median of the exact (unrounded)
     products, and for sigmoid factors the largest possible product :math:`4^{-L}`.
-    One axes only: the figure is redrawn at every widget change.
     """
-    _check(result, ex.ProductDistribution, "product_distribution")
-    fig = new_figure(1, 1, figsize=(6.8, 3.3))
-    ax = fig.axes[0]
-    lim = result.limits
-    normal, subnormal = math.log10(lim.smallest_normal), math.log10(lim.smallest_subnormal)
-    exact_median = result.exact_log10_quantiles[1]
-    finite = result.log10_nonzero
-    marks = [normal, subnormal, 0.0]
-    if np.isfinite(exact_median):
-        marks.append(exact_median)
-    if result.factor == "sigmoid":
-        marks.append(result.bound_log10)
-    if finite.size:
-        marks += [float(finite.min()), float(finite.max())]
-    lo, hi = min(marks), max(marks)
-    span = hi - lo
-    pad = max(1.0, 0.04 * span)
-    zero_x = lo - pad - 0.1 * span - 1.0  # the zeros' bar sits left of the break
-    break_x = lo - pad - 0.05 * span - 0.5
-    top = result.zero_fraction
-    if finite.size:
-        narrow = (span + 2 * pad) / 80  # a bar at least this wide stays visible (ReLU: every product is 1)
+    return ProductView().show(result)
+
+
+class ProductView(View):
+    """The figure of :func:`product_histogram`, kept by the ``product_underflow`` widget and changed in place."""
+
+    @styled
+    def __init__(self) -> None:
+        self.figure = new_figure(1, 1, figsize=(6.8, 3.3))
+        ax = self.figure.axes[0]
+        # no legend entry for the bars: they are the products, and the zeros' share is written on their own bar
+        self.bars = ax.stairs([0.0], [0.0, 1.0], fill=True, color=OKABE_ITO["blue"], alpha=0.8)
+        self.zeros = ax.bar([0.0], [0.0], color=OKABE_ITO["vermillion"])[0]
+        self.zero_share = ax.annotate("", (0.0, 0.0), textcoords="offset points", xytext=(0, 3), ha="center",
+                                      va="bottom", color=OKABE_ITO["vermillion"], fontsize=9)
+        self.normal = ax.axvline(0.0, color="black", linestyle="--", linewidth=1.2)
+        self.subnormal = ax.axvline(0.0, color="black", linestyle=":", linewidth=1.5)
+        self.median = ax.axvline(0.0, color=OKABE_ITO["orange"], linewidth=1.8)
+        self.bound = ax.axvline(0.0, color=OKABE_ITO["green"], linestyle="-.", linewidth=1.4)
+        # the break: the axis between the zeros and the smallest plotted decade is not to scale
+        self.gap = ax.axvspan(0.0, 1.0, color="white", zorder=3)
+        self.cuts = [ax.plot([0.0, 1.0], [-0.02, 0.02], transform=ax.get_xaxis_transform(), color="black",
+                             linewidth=1.0, clip_on=False, zorder=4)[0] for _ in range(2)]
+        ax.set_xlabel("stored product, log scale (0: left of the break)")
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
+        self.legend = LegendSlot(ax)
+
+    def update(self, result: ex.ProductDistribution) -> None:
+        _check(result, ex.ProductDistribution, "product_distribution")
+        ax = self.figure.axes[0]
+        normal, subnormal = math.log10(result.limits.smallest_normal), math.log10(result.limits.smallest_subnormal)
+        median = result.exact_log10_quantiles[1]
+        finite = result.log10_nonzero
+        marks = [normal, subnormal, 0.0, *([median] if np.isfinite(median) else []),
+                 *([result.bound_log10] if result.factor == "sigmoid" else []),
+                 *([float(finite.min()), float(finite.max())] if finite.size else [])]
+        lo, hi = min(marks), max(marks)
+        span = hi - lo
+        pad = max(1.0, 0.04 * span)
+        zero_x = lo - pad - 0.1 * span - 1.0  # the zeros' bar sits left of the break
+        crowd, top = self._bars(result, span + 2 * pad)
+        self.zeros.set_x(zero_x - (0.03 * span + 0.5))
+        self.zeros.set_width(0.06 * span + 1.0)
+        self.zeros.set_height(result.zero_fraction)
+        self.zero_share.xy = (zero_x, result.zero_fraction)
+        self.zero_share.set_text(f"{result.zero_fraction:.1%}")
+        ax.set_xlim(zero_x - 0.05 * span - 1.0, hi + pad)
+        ax.set_ylim(0, 1.45 * top + 1e-9)
+        self._break(lo - pad - 0.05 * span - 0.5, span)
+        # ticks: whole decades over the data, plus "0" under the zeros' bar
+        width = hi - lo + 2 * pad
+        step = next(k for k in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if width / k <= 6.5)
+        decades = np.arange(np.ceil((lo - pad) / step) * step, hi + pad + 1e-9, step)
+        ax.set_xticks([zero_x, *decades], ["0", *(power_of_ten(d) for d in decades)])
+        # short texts: every glyph costs drawing time, and this figure is redrawn at every widget change
+        what = {"uniform": "U(0,1)", "sigmoid": f"σ′(z), z ~ N(0, {result.spread:g}²)",
+                "tanh": f"tanh′(z), z ~ N(0, {result.spread:g}²)", "relu": f"ReLU′, P(active) = {result.p_active:g}"}
+        ax.set_ylabel(f"fraction of {result.trials}")
+        ax.set_title(f"{result.depth} × {what[result.factor]}, in {result.dtype}")
+        entries = self._lines(result, normal, subnormal, median)
+        crowd += [line.get_xdata()[0] for line, _ in entries]
+        if result.zero_fraction > 0.4 * top:
+            crowd += [zero_x] * 3
+        self.legend.show(entries, loc=_emptiest_corner(ax, crowd))
+
+    def _bars(self, result: ex.ProductDistribution, width: float) -> tuple[list[float], float]:
+        """The histogram of the non-zero products; returns the left edges of its tall bins and the tallest bar."""
+        finite = result.log10_nonzero
+        top = result.zero_fraction
+        self.bars.set_visible(finite.size > 0)
+        if not finite.size:
+            return [], top
+        narrow = width / 80  # a bar at least this wide stays visible (ReLU: every product is 1)
         if np.ptp(finite) > narrow:
             bins = np.linspace(float(finite.min()), float(finite.max()), 41)
         else:
             centre = 0.5 * (float(finite.min()) + float(finite.max()))
             bins = np.array([centre - narrow / 2, centre + narrow / 2])
         counts, edges = np.histogram(finite, bins=bins)
-        # no legend entry: the bars are the products, and the zeros' share is written on their own bar
-        ax.stairs(counts / result.trials, edges, fill=True, color=OKABE_ITO["blue"], alpha=0.8)
+        self.bars.set_data(counts / result.trials, edges)
         top = max(top, float(counts.max()) / result.trials)
-    ax.bar([zero_x], [result.zero_fraction], width=0.06 * span + 1.0, color=OKABE_ITO["vermillion"])
-    ax.annotate(f"{result.zero_fraction:.1%}", (zero_x, result.zero_fraction), textcoords="offset points",
-                xytext=(0, 3), ha="center", va="bottom", color=OKABE_ITO["vermillion"], fontsize=9)
-    ax.axvline(normal, color="black", linestyle="--", linewidth=1.2, label=f"smallest normal {approx(normal)}")
-    ax.axvline(subnormal, color="black", linestyle=":", linewidth=1.5,
-               label=f"smallest subnormal {approx(subnormal)}")
-    if np.isfinite(exact_median):
-        ax.axvline(exact_median, color=OKABE_ITO["orange"], linewidth=1.8,
-                   label=f"exact median {approx(exact_median)}")
-    if result.factor == "sigmoid":
-        ax.axvline(result.bound_log10, color=OKABE_ITO["green"], linestyle="-.", linewidth=1.4,
-                   label=f"4^(−L) = {approx(result.bound_log10)}")
-    left = zero_x - 0.05 * span - 1.0
-    ax.set_xlim(left, hi + pad)
-    ax.set_ylim(0, 1.45 * top + 1e-9)
-    # ticks: whole decades over the data, plus "0" under the zeros' bar
-    width = hi - lo + 2 * pad
-    step = next(k for k in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if width / k <= 6.5)
-    decades = np.arange(np.ceil((lo - pad) / step) * step, hi + pad + 1e-9, step)
-    ax.set_xticks([zero_x, *decades])
-    ax.set_xticklabels(["0", *(power_of_ten(d) for d in decades)])
-    # the break: the axis between the zeros and the smallest plotted decade is not to scale
-    ax.axvspan(break_x - 0.01 * span - 0.2, break_x + 0.01 * span + 0.2, color="white", zorder=3)
-    for dx in (-0.01 * span - 0.2, 0.01 * span + 0.2):
-        ax.plot([break_x + dx - 0.008 * span - 0.15, break_x + dx + 0.008 * span + 0.15], [-0.02, 0.02],
-                transform=ax.get_xaxis_transform(), color="black", linewidth=1.0, clip_on=False, zorder=4)
-    # short texts: every glyph costs drawing time, and this figure is redrawn at every widget change
-    what = {"uniform": "U(0,1)", "sigmoid": f"σ′(z), z ~ N(0, {result.spread:g}²)",
-            "tanh": f"tanh′(z), z ~ N(0, {result.spread:g}²)", "relu": f"ReLU′, P(active) = {result.p_active:g}"}
-    ax.set_xlabel("stored product, log scale (0: left of the break)")
-    ax.set_ylabel(f"fraction of {result.trials}")
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
-    ax.set_title(f"{result.depth} × {what[result.factor]}, in {result.dtype}")
-    # the legend goes where it hides least: count the marked lines, the tall histogram bins and a tall bar
-    # of zeros under each candidate place (in axes fractions) and take the emptiest, the right one on a tie
+        return list(edges[:-1][counts > 0.4 * top * result.trials]), top
+
+    def _lines(self, result: ex.ProductDistribution, normal: float, subnormal: float,
+               median: float) -> list[tuple[Any, str]]:
+        """Place the marked lines; returns the visible ones with their legend labels."""
+        entries = [(self.normal, normal, f"smallest normal {approx(normal)}"),
+                   (self.subnormal, subnormal, f"smallest subnormal {approx(subnormal)}")]
+        if np.isfinite(median):
+            entries.append((self.median, median, f"exact median {approx(median)}"))
+        if result.factor == "sigmoid":
+            entries.append((self.bound, result.bound_log10, f"4^(−L) = {approx(result.bound_log10)}"))
+        shown = {line for line, _, _ in entries}
+        for line in (self.normal, self.subnormal, self.median, self.bound):
+            line.set_visible(line in shown)
+        for line, x, _ in entries:
+            line.set_xdata([x, x])
+        return [(line, label) for line, _, label in entries]
+
+    def _break(self, x: float, span: float) -> None:
+        """The white gap and its two slanted cuts at ``x``: the axis left of it is not to scale."""
+        half = 0.01 * span + 0.2
+        self.gap.set_x(x - half)
+        self.gap.set_width(2 * half)
+        for cut, dx in zip(self.cuts, (-half, half), strict=True):
+            cut.set_xdata([x + dx - 0.008 * span - 0.15, x + dx + 0.008 * span + 0.15])
+
+
+def _emptiest_corner(ax: Axes, crowd: list[float]) -> str:
+    """Where the legend hides least: the upper place over the fewest of the ``crowd``'s x positions.
+
+    Counts the marked lines, the tall histogram bins and a tall bar of zeros under each candidate place (in
+    axes fractions) and takes the emptiest, the right one on a tie.
+    """
     x0, x1 = ax.get_xlim()
-    crowd = [normal, subnormal]
-    if np.isfinite(exact_median):
-        crowd.append(exact_median)
-    if result.factor == "sigmoid":
-        crowd.append(result.bound_log10)
-    if finite.size:
-        crowd += list(edges[:-1][counts > 0.4 * top * result.trials])
-    if result.zero_fraction > 0.4 * top:
-        crowd += [zero_x] * 3
     fractions = [(m - x0) / (x1 - x0) for m in crowd]
     places = {"upper right": (0.52, 1.0), "upper left": (0.0, 0.48), "upper center": (0.26, 0.74)}
-    loc = min(places, key=lambda k: (sum(places[k][0] <= f <= places[k][1] for f in fractions),
-                                     k != "upper right"))
-    ax.legend(loc=loc)
-    return fig
+    return min(places, key=lambda k: (sum(places[k][0] <= f <= places[k][1] for f in fractions),
+                                      k != "upper right"))

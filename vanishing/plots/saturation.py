@@ -12,10 +12,10 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..activations import make_activation
 from ..experiments.saturation import InitStatistics, OutputComparison
-from ._style import GREY, OKABE_ITO, colour, decade_label, decade_log_y, new_figure, styled
+from ._style import GREY, OKABE_ITO, LegendSlot, View, colour, decade_label, decade_log_y, new_figure, styled
 
-__all__ = ["activation_saturation", "digits_training", "init_histograms", "init_profiles", "layer_statistics",
-           "lr_saturation_curves", "output_loss"]
+__all__ = ["LayerStatisticsView", "OutputLossView", "activation_saturation", "digits_training", "init_histograms",
+           "init_profiles", "layer_statistics", "lr_saturation_curves", "output_loss"]
 
 NOTEBOOK = "02"
 
@@ -161,7 +161,6 @@ def init_profiles(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
     return fig
 
 
-@styled
 def layer_statistics(stats: InitStatistics) -> Figure:
     """The widget's figure: activation histogram per layer, saturated fraction and gradient norm per layer.
 
@@ -169,50 +168,92 @@ def layer_statistics(stats: InitStatistics) -> Figure:
     one shared layer axis (labelled once), few ticks, no colour bar, and a
     linear axis of log10 values instead of a log axis.
     """
-    _check_type("stats", stats, InitStatistics, "init_statistics()")
-    fig = new_figure(1, 3, figsize=(9.6, 3.5), sharey=True)
-    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.15, top=0.80, wspace=0.2)
-    hist_ax, sat_ax, grad_ax = fig.axes
-    depth = stats.depth
-    _heatmap(hist_ax, stats)
-    hist_ax.set_xlabel("activation value a")
-    hist_ax.set_ylabel("hidden layer (1 = next to the input)")
-    hist_ax.set_title("activations (bright = many)", fontsize=10)
-    hist_ax.set_yticks(sorted({1, *range(5, depth + 1, 5), depth}))
-    hist_ax.set_ylim(depth + 0.5, 0.5)
-    layers = np.arange(1, depth + 1)
-    sat_ax.barh(layers, stats.saturated, color=_SATURATED, height=0.7)
-    sat_ax.set_xlim(0, 1)
-    sat_ax.set_xticks([0, 0.5, 1])
-    what = "at 0" if stats.activation == "relu" else "saturated"
-    sat_ax.set_xlabel(f"fraction {what}")
-    sat_ax.set_title(f"{what}: mean {stats.saturated.mean():.0%}", fontsize=10)
-    norms = stats.grad_norm[:depth]
-    positive = norms > 0
-    logs = np.log10(norms, where=positive, out=np.full(norms.shape, np.nan))
-    if positive.any():
-        lo, hi = float(np.nanmin(logs)), float(np.nanmax(logs))
-        left = np.floor(lo - 0.5)
-        right = max(np.ceil(hi + 0.5), left + 2)
-        grad_ax.barh(layers[positive], logs[positive] - left, left=left, color=OKABE_ITO["blue"], height=0.7)
-        grad_ax.set_xlim(left, right)
-        step = max(1, int(np.ceil((right - left) / 4)))
-        grad_ax.set_xticks(np.arange(left, right + 0.5, step))
+    return LayerStatisticsView().show(stats)
+
+
+def _bar_steps(layers: np.ndarray, values: np.ndarray, base: float, height: float = 0.7
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal bars of thickness ``height`` centred on ``layers``, as one step outline: (values, edges).
+
+    Between two bars the outline steps back to ``base`` (the bars' left end), which leaves the gap empty.
+    """
+    edges = np.column_stack([layers - height / 2, layers + height / 2]).ravel()
+    steps = np.column_stack([values, np.full(values.shape, base)]).ravel()[:-1]
+    return steps, edges
+
+
+class LayerStatisticsView(View):
+    """The figure of :func:`layer_statistics`, kept by the ``saturation_layers`` widget and changed in place."""
+
+    @styled
+    def __init__(self) -> None:
+        self.figure = new_figure(1, 3, figsize=(9.6, 3.5), sharey=True)
+        self.figure.subplots_adjust(left=0.06, right=0.98, bottom=0.15, top=0.80, wspace=0.2)
+        hist_ax, sat_ax, grad_ax = self.figure.axes
+        self.image = hist_ax.imshow(np.zeros((1, 1)), aspect="auto", origin="upper", cmap="viridis",
+                                    interpolation="nearest")
+        hist_ax.grid(False)
+        hist_ax.set_xlabel("activation value a")
+        hist_ax.set_ylabel("hidden layer (1 = next to the input)")
+        # each panel's bars are one step outline (see _bar_steps): one artist, whatever the depth
+        self.saturated = sat_ax.stairs([0.0], [0.0, 1.0], orientation="horizontal", fill=True, color=_SATURATED)
+        sat_ax.set_xlim(0, 1)
+        sat_ax.set_xticks([0, 0.5, 1])
+        self.norms = grad_ax.stairs([0.0], [0.0, 1.0], orientation="horizontal", fill=True,
+                                    color=OKABE_ITO["blue"])
         grad_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: decade_label(10.0**v)))
-    if not positive.all():
-        grad_ax.text(0.5, 0.5, f"{int((~positive).sum())} layer(s) with gradient exactly 0",
-                     transform=grad_ax.transAxes, ha="center", color=_SATURATED, fontsize=8)
-    grad_ax.set_xlabel("‖∂L/∂W‖ (log scale)")
-    ratio = stats.gradient_ratio
-    grad_ax.set_title(f"gradient norm: first/last = {ratio:.2g}" if np.isfinite(ratio) else "gradient norm",
-                      fontsize=10)
-    when = "at initialisation" if stats.steps == 0 else f"after {stats.steps} SGD steps, lr {stats.lr:g}"
-    fig.suptitle(f"{depth} hidden layers × {stats.width} units, {stats.activation}, {stats.label} "
-                 f"(fan-in × Var[W] = {stats.forward_gain:.3g}), {when}", fontsize=10.5)
-    return fig
+        self.zero_note = grad_ax.text(0.5, 0.5, "", transform=grad_ax.transAxes, ha="center", color=_SATURATED,
+                                      fontsize=8)
+        grad_ax.set_xlabel("‖∂L/∂W‖ (log scale)")
+
+    def update(self, stats: InitStatistics) -> None:
+        _check_type("stats", stats, InitStatistics, "init_statistics()")
+        hist_ax, sat_ax, grad_ax = self.figure.axes
+        depth = stats.depth
+        edges = stats.hist_edges
+        self.image.set_data(stats.act_hist)
+        self.image.set_extent((edges[0], edges[-1], depth + 0.5, 0.5))
+        self.image.set_clim(0, max(float(stats.act_hist.max()), 1e-9))
+        hist_ax.set_xlim(edges[0], edges[-1])
+        hist_ax.set_xticks([edges[0], (edges[0] + edges[-1]) / 2, edges[-1]])
+        hist_ax.set_yticks(sorted({1, *range(5, depth + 1, 5), depth}))
+        hist_ax.set_ylim(depth + 0.5, 0.5)
+        hist_ax.set_title("activations (bright = many)", fontsize=10)
+        layers = np.arange(1, depth + 1, dtype=float)
+        self.saturated.set_data(*_bar_steps(layers, stats.saturated, 0.0), baseline=0.0)
+        what = "at 0" if stats.activation == "relu" else "saturated"
+        sat_ax.set_xlabel(f"fraction {what}")
+        sat_ax.set_title(f"{what}: mean {stats.saturated.mean():.0%}", fontsize=10)
+        self._gradient_norms(stats, layers)
+        when = "at initialisation" if stats.steps == 0 else f"after {stats.steps} SGD steps, lr {stats.lr:g}"
+        self.figure.suptitle(f"{depth} hidden layers × {stats.width} units, {stats.activation}, {stats.label} "
+                             f"(fan-in × Var[W] = {stats.forward_gain:.3g}), {when}", fontsize=10.5)
+
+    def _gradient_norms(self, stats: InitStatistics, layers: np.ndarray) -> None:
+        grad_ax = self.figure.axes[2]
+        norms = stats.grad_norm[:stats.depth]
+        positive = norms > 0
+        logs = np.log10(norms, where=positive, out=np.full(norms.shape, np.nan))
+        self.norms.set_visible(bool(positive.any()))
+        if positive.any():
+            lo, hi = float(np.nanmin(logs)), float(np.nanmax(logs))
+            left = np.floor(lo - 0.5)
+            right = max(np.ceil(hi + 0.5), left + 2)
+            # a layer whose gradient is exactly 0 gets no bar
+            self.norms.set_data(*_bar_steps(layers, np.where(positive, logs, left), left), baseline=left)
+            grad_ax.set_xlim(left, right)
+            step = max(1, int(np.ceil((right - left) / 4)))
+            grad_ax.set_xticks(np.arange(left, right + 0.5, step))
+        else:
+            grad_ax.set_xlim(0, 1)
+            grad_ax.set_xticks([])
+        self.zero_note.set_visible(not positive.all())
+        self.zero_note.set_text(f"{int((~positive).sum())} layer(s) with gradient exactly 0")
+        ratio = stats.gradient_ratio
+        grad_ax.set_title(f"gradient norm: first/last = {ratio:.2g}" if np.isfinite(ratio) else "gradient norm",
+                          fontsize=10)
 
 
-@styled
 def output_loss(comparison: OutputComparison) -> Figure:
     """MSE vs cross-entropy for a sigmoid output: dL/dz against z, and training from a saturated start.
 
@@ -226,64 +267,105 @@ def output_loss(comparison: OutputComparison) -> Figure:
     comparison
         The output of :func:`vanishing.experiments.output_loss_comparison`.
     """
-    _check_type("comparison", comparison, OutputComparison, "output_loss_comparison()")
-    gradients, runs = comparison.gradients, list(comparison.runs)
-    fig = new_figure(1, 2, figsize=(9.0, 3.9))
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.28, top=0.91, wspace=0.28)
-    grad_ax, loss_ax = fig.axes
-    z = gradients.z
-    for name in ("bce_logits", "bce", "mse"):
-        g = np.abs(gradients.gradient(name))
-        style = {"linestyle": "--"} if name == "bce" else {}
-        grad_ax.plot(z, np.where(g > 0, g, np.nan), color=_LOSS_COLOURS[name], label=_LOSS_LABELS[name], **style)
-    grad_ax.plot(z, gradients.sigma_prime, color=GREY, linestyle=":", label="σ′(z): the factor MSE keeps")
-    clipped = (gradients.bce == 0) & (z < 0)
-    if clipped.any():
-        # 'bce' clips sigma(z) to [1e-12, 1 - 1e-12]: there its gradient is exactly 0 and the log axis cannot show it
-        edge = float(z[clipped].max())
-        grad_ax.axvspan(z[0], edge, color=_LOSS_COLOURS["bce"], alpha=0.15, linewidth=0)
-        grad_ax.text(edge + 0.7, 3e-3, "'bce': ∂L/∂z = 0\n(σ clipped)", fontsize=7.5, color=_LOSS_COLOURS["bce"],
-                     va="top")
-    decade_log_y(grad_ax, numticks=5)
-    bottom = 1e-6
-    if runs:
-        # reach down to the MSE gradient at the start, so that the point where training begins is on the plot
-        at_start = abs(float(np.interp(runs[0].z_start, z, gradients.mse)))
-        bottom = max(1e-20, min(bottom, 0.1 * at_start)) if at_start > 0 else 1e-20
-    grad_ax.set_ylim(bottom, 3)
-    grad_ax.set_xlabel("logit z")
-    grad_ax.set_ylabel(f"|∂L/∂z|, target {gradients.target:g} (log scale)")
-    grad_ax.set_title("gradient reaching the logit", fontsize=10)
-    start = runs[0].z_start if runs else None
-    if start is not None and z.min() <= start <= z.max():
-        grad_ax.axvline(start, color="black", linewidth=0.8, linestyle="-.", label=f"start: z = {start:g}")
-    # bce last and dashed, so that it stays visible where it agrees with another loss
-    order = {"bce_logits": 0, "mse": 1, "bce": 2}
-    for run in sorted(runs, key=lambda r: order[r.loss_name]):
-        updates = np.arange(0, run.steps + 1)
-        style = {"color": _LOSS_COLOURS[run.loss_name]}
-        if run.loss_name == "bce":
-            style["linestyle"] = "--"
-        loss_ax.plot(updates, run.cross_entropy, **style)
-    decade_log_y(loss_ax, numticks=4)
-    if runs:
+    return OutputLossView().show(comparison)
+
+
+_LOSS_ORDER = ("bce_logits", "mse", "bce")  # bce last and dashed: visible where it agrees with another loss
+
+
+class OutputLossView(View):
+    """The figure of :func:`output_loss`, kept by the ``output_loss_explorer`` widget and changed in place."""
+
+    @styled
+    def __init__(self) -> None:
+        self.figure = new_figure(1, 2, figsize=(9.0, 3.9))
+        self.figure.subplots_adjust(left=0.09, right=0.98, bottom=0.28, top=0.91, wspace=0.28)
+        grad_ax, loss_ax = self.figure.axes
+        self.gradients = {name: grad_ax.plot([], [], color=_LOSS_COLOURS[name], label=_LOSS_LABELS[name],
+                                             **({"linestyle": "--"} if name == "bce" else {}))[0]
+                          for name in ("bce_logits", "bce", "mse")}
+        self.sigma_prime = grad_ax.plot([], [], color=GREY, linestyle=":", label="σ′(z): the factor MSE keeps")[0]
+        # 'bce' clips sigma(z) to [1e-12, 1 - 1e-12]: there its gradient is exactly 0, which a log axis cannot show
+        self.clipped = grad_ax.axvspan(0.0, 1.0, color=_LOSS_COLOURS["bce"], alpha=0.15, linewidth=0)
+        self.clipped_note = grad_ax.text(0.0, 3e-3, "'bce': ∂L/∂z = 0\n(σ clipped)", fontsize=7.5,
+                                         color=_LOSS_COLOURS["bce"], va="top")
+        self.start = grad_ax.axvline(0.0, color="black", linewidth=0.8, linestyle="-.")
+        decade_log_y(grad_ax, numticks=5)
+        grad_ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        grad_ax.set_xlabel("logit z")
+        grad_ax.set_title("gradient reaching the logit", fontsize=10)
+        self.losses = {name: loss_ax.plot([], [], color=_LOSS_COLOURS[name],
+                                          **({"linestyle": "--"} if name == "bce" else {}))[0]
+                       for name in _LOSS_ORDER}
+        decade_log_y(loss_ax, numticks=4)
+        loss_ax.set_xlabel("SGD updates")
+        loss_ax.set_ylabel("cross-entropy of the predictions (log scale)")
+        self.legend = LegendSlot(self.figure, loc="lower center", ncols=3, fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
+
+    def update(self, comparison: OutputComparison) -> None:
+        _check_type("comparison", comparison, OutputComparison, "output_loss_comparison()")
+        grad_ax = self.figure.axes[0]
+        gradients, runs = comparison.gradients, list(comparison.runs)
+        z = gradients.z
+        for name, line in self.gradients.items():
+            g = np.abs(gradients.gradient(name))
+            line.set_data(z, np.where(g > 0, g, np.nan))
+        self.sigma_prime.set_data(z, gradients.sigma_prime)
+        clipped = (gradients.bce == 0) & (z < 0)
+        self.clipped.set_visible(bool(clipped.any()))
+        self.clipped_note.set_visible(bool(clipped.any()))
+        if clipped.any():
+            edge = float(z[clipped].max())
+            self.clipped.set_x(z[0])
+            self.clipped.set_width(edge - z[0])
+            self.clipped_note.set_x(edge + 0.7)
+        bottom = 1e-6
+        if runs:
+            # reach down to the MSE gradient at the start, so that the point where training begins is on the plot
+            at_start = abs(float(np.interp(runs[0].z_start, z, gradients.mse)))
+            bottom = max(1e-20, min(bottom, 0.1 * at_start)) if at_start > 0 else 1e-20
+        grad_ax.set_xlim(z[0] - 0.05 * (z[-1] - z[0]), z[-1] + 0.05 * (z[-1] - z[0]))
+        grad_ax.set_ylim(bottom, 3)
+        grad_ax.set_ylabel(f"|∂L/∂z|, target {gradients.target:g} (log scale)")
+        entries = [(line, line.get_label()) for line in (*self.gradients.values(), self.sigma_prime)]
+        start = runs[0].z_start if runs else None
+        self.start.set_visible(start is not None and z.min() <= start <= z.max())
+        if self.start.get_visible():
+            self.start.set_xdata([start, start])
+            entries.append((self.start, f"start: z = {start:g}"))
+        self._training(runs)
+        self.legend.show(entries)
+
+    def _training(self, runs: list) -> None:
+        loss_ax = self.figure.axes[1]
+        by_loss = {run.loss_name: run for run in runs}
+        for name, line in self.losses.items():
+            line.set_visible(name in by_loss)
+            if name in by_loss:
+                run = by_loss[name]
+                line.set_data(np.arange(0, run.steps + 1), run.cross_entropy)
+        loss_ax.set_title("training", fontsize=10)
+        if not runs:
+            return
         values = np.concatenate([r.cross_entropy for r in runs])
         low, high = float(values.min()), float(values.max())
         if low > 0 and high < 3 * low:
             # a run that never moves (MSE from far out) would give the log axis a zero-height range
             loss_ax.set_ylim(low / 3, high * 3)
-    loss_ax.set_xlabel("SGD updates")
-    loss_ax.set_ylabel("cross-entropy of the predictions (log scale)")
-    loss_ax.set_title("training", fontsize=10)
-    if runs:
-        # few ticks: every tick label costs drawing time
+        else:
+            loss_ax.set_ylim(_log_margins(low, high))
         last = max(r.steps for r in runs)
-        loss_ax.set_xticks([0, last // 2, last])
+        loss_ax.set_xlim(-0.05 * last, 1.05 * last)
+        loss_ax.set_xticks([0, last // 2, last])  # few ticks: every tick label costs drawing time
         loss_ax.set_title(f"training from z = {runs[0].z_start:g}, lr = {runs[0].lr:g}", fontsize=10)
-    grad_ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-    handles, names = grad_ax.get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncols=3, fontsize=8.5, bbox_to_anchor=(0.5, 0.0))
-    return fig
+
+
+def _log_margins(low: float, high: float) -> tuple[float, float]:
+    """Limits of a log axis around [low, high] with matplotlib's default 5 % margins (in decades)."""
+    if not (low > 0 and np.isfinite(high)):
+        return (1e-3, 10.0)
+    span = np.log10(high) - np.log10(low)
+    return 10 ** (np.log10(low) - 0.05 * span), 10 ** (np.log10(high) + 0.05 * span)
 
 
 _LR_COLOURS = [OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["vermillion"], OKABE_ITO["green"],

@@ -1,4 +1,4 @@
-"""The base of every widget: controls -> experiment -> figure, and never a traceback.
+"""The base of every widget: controls -> experiment -> figure, live while a slider moves, never a traceback.
 
 An :class:`App` holds
 
@@ -12,12 +12,28 @@ An :class:`App` holds
 * ``timings``: seconds spent in the last compute and draw (for benchmarks);
 * ``widget``: the container to display.
 
-``update()`` calls ``compute(**values)`` (a function from
-:mod:`vanishing.experiments`, usually wrapped by the builder to turn a seed
-into a ``rng``), then ``draw(result)`` (a function from :mod:`vanishing.plots`
-returning a Figure), and puts the PNG into ``image``. Every control change
-calls ``update()``, unless the app has a Run button (for experiments that
-train): then only the button does.
+``update()`` calls ``compute(**values)``, then shows the result in the App's
+view (a :class:`vanishing.plots.View`: a figure made once, whose artists are
+changed in place), and puts the PNG into ``image``. An App with a Run button
+(an experiment that trains) computes only when it is pressed; any other App
+computes at every change of a control, while a slider is being dragged too.
+
+How a drag reaches the figure
+-----------------------------
+While a slider moves, the browser sends its value to the kernel, and the kernel
+handles these messages one at a time, in its main thread; the browser itself
+sends the next value only when the kernel has finished with the last one (it
+keeps the newest value meanwhile). If the App computed in that handler, each
+value would be computed before the next one could even arrive. So a change that
+comes from the browser only records that the figure is out of date and wakes
+the App's worker thread (:class:`_Newest`); the handler returns at once and
+the next value arrives. The worker computes and draws with the controls' values
+when it starts, and when it is done, starts again if a value came in meanwhile:
+values that arrived during an update are not computed one by one, only the
+newest is. No queue of old frames builds up, and after the knob is released
+the figure shows the released value within one update. A change made by code
+in the kernel (``app.set(...)``, a test, a benchmark) is computed at once, in
+the calling thread, so that the result is there when the call returns.
 
 Displaying an App shows the live widget where a kernel runs it, and the
 current figure as a plain PNG elsewhere (GitHub, nbviewer), because its
@@ -29,6 +45,7 @@ from __future__ import annotations
 import base64
 import difflib
 import html
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -38,7 +55,7 @@ from matplotlib.figure import Figure
 from traitlets import TraitError
 
 from ..plots import to_png
-from ..plots._style import recycling
+from ..plots._style import View, style
 
 __all__ = ["App"]
 
@@ -47,6 +64,9 @@ SLIDER_WIDTH_PX = 300
 
 _SLIDERS = (ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.FloatLogSlider, ipywidgets.IntRangeSlider,
             ipywidgets.FloatRangeSlider, ipywidgets.SelectionSlider)
+
+WORKER_IDLE_SECONDS = 30.0
+"""An App's worker thread ends after this long without work (and starts again at the next change)."""
 
 
 def _label_px(text: str) -> int:
@@ -81,8 +101,90 @@ def _describe_error(error: BaseException) -> str:
     return f"Unexpected error: {type(error).__name__}: {text}"
 
 
+def _kernel() -> Any:
+    """The Jupyter kernel running this code, or None (a script, a test)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return None
+    return getattr(get_ipython(), "kernel", None)
+
+
+def kernel_is_running() -> bool:
+    """True inside a Jupyter kernel (where widget messages arrive from a browser)."""
+    return _kernel() is not None
+
+
+def from_browser() -> bool:
+    """True while the kernel handles a message from the browser's widgets (a learner moved a control)."""
+    kernel = _kernel()
+    try:
+        return kernel.get_parent("shell")["header"]["msg_type"] == "comm_msg"
+    except Exception:  # noqa: BLE001 - no kernel, or one without get_parent: not a browser's message
+        return False
+
+
+class _Newest:
+    """A thread that runs ``job`` when asked; asked again while running, it runs once more, not once per ask.
+
+    ``ask()`` returns at once. The thread ends after :data:`WORKER_IDLE_SECONDS` without a request and is
+    started again by the next one.
+    """
+
+    def __init__(self, job: Callable[[], Any], name: str) -> None:
+        self._job = job
+        self._name = name
+        self._wake = threading.Condition()
+        self._asked = False
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self.runs = 0  # jobs run so far
+
+    def ask(self) -> None:
+        with self._wake:
+            self._asked = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    @property
+    def busy(self) -> bool:
+        """True while a job runs or a request waits."""
+        with self._wake:
+            return self._asked or self._running
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until no job runs and none is asked for; False if still busy after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._wake:
+            while self._asked or self._running:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._wake.wait(left)
+        return True
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                if not self._asked:
+                    self._wake.wait_for(lambda: self._asked, timeout=WORKER_IDLE_SECONDS)
+                if not self._asked:
+                    self._thread = None
+                    return
+                self._asked, self._running = False, True
+                self.runs += 1
+            try:
+                self._job()
+            finally:
+                with self._wake:
+                    self._running = False
+                    self._wake.notify_all()
+
+
 class App:
-    """Controls wired to an experiment and a plot.
+    """Controls wired to an experiment and a figure.
 
     Parameters
     ----------
@@ -91,8 +193,9 @@ class App:
         names are the compute function's keyword arguments.
     compute
         ``compute(**values) -> result``.
-    draw
-        ``draw(result) -> matplotlib.figure.Figure``.
+    view
+        ``view() -> View``: makes the figure (once, at the first update); its
+        ``show(result)`` changes it to show a result and returns it.
     name
         The builder's name (used in messages, e.g. ``"start_here"``).
     title
@@ -113,10 +216,17 @@ class App:
     invalid_example
         Control values (reachable through the controls) that the compute
         function rejects; the tests use them to check the message path.
+
+    Attributes
+    ----------
+    background
+        None (default): a change that comes from the browser is computed by the
+        App's worker thread, any other change at once; True or False to send
+        every change to the worker, or none.
     """
 
     def __init__(self, controls: Mapping[str, ipywidgets.ValueWidget], compute: Callable[..., Any],
-                 draw: Callable[[Any], Figure], *, name: str = "widget", title: str = "",
+                 view: Callable[[], View], *, name: str = "widget", title: str = "",
                  initial_values: Mapping[str, Any] | None = None,
                  presets: Mapping[str, Mapping[str, Any]] | None = None, run_button: bool = False,
                  pass_progress: bool = False, invalid_example: Mapping[str, Any] | None = None) -> None:
@@ -125,7 +235,8 @@ class App:
         self.name = name
         self.controls: dict[str, ipywidgets.ValueWidget] = dict(controls)
         self._compute = compute
-        self._draw = draw
+        self._make_view = view
+        self._view: View | None = None
         self.pass_progress = pass_progress
         self.presets = {key: dict(values) for key, values in (presets or {}).items()}
         for preset, values in self.presets.items():
@@ -138,24 +249,21 @@ class App:
         self.error: BaseException | None = None
         self.stale = False
         self.timings: dict[str, float | None] = {"compute": None, "draw": None}
-        # figures kept between redraws: see vanishing.plots._style.recycling
-        self._figures: dict = {}
+        self.background: bool | None = None
+        self._updating = threading.Lock()  # one update at a time: the worker's, or a direct call's
+        self._worker = _Newest(self.update, name=f"{name}-updates")
         self._holding = False
         self._applying_preset = False
 
-        for key, control in self.controls.items():
-            if not control.description:
-                control.description = key
-            if hasattr(control, "continuous_update"):
-                control.continuous_update = False  # compute when a drag ends, not at every pixel
-            control.style.description_width = "initial"
-            if isinstance(control, _SLIDERS) and not control.layout.width:
-                # the label takes its own width out of the control's: widen a control with a long label, so
-                # that its track keeps about 130 px next to the readout (a 28-character label left a bare knob)
-                control.layout.width = f"{max(SLIDER_WIDTH_PX, _label_px(control.description) + 200)}px"
-            if not control.layout.margin:
-                control.layout.margin = "2px 16px 2px 0px"  # some air between controls sharing a row
+        self._lay_out(title, run_button)
+        self._set_initial(dict(initial_values or {}))
+        self._connect()
+        self.update()
 
+    def _lay_out(self, title: str, run_button: bool) -> None:
+        """Make the figure's image, the message area, the bar of buttons, and arrange them with the controls."""
+        for key, control in self.controls.items():
+            _fit_control(key, control)
         self.image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(max_width="100%", height="auto"))
         self.message = ipywidgets.HTML(value="")
         self.progress = ipywidgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="progress",
@@ -164,27 +272,21 @@ class App:
             if run_button else None
         self.preset_picker = ipywidgets.Dropdown(options=list(self.presets), value=None, description="scenario",
                                                  style={"description_width": "initial"}) if self.presets else None
-
-        top: list[ipywidgets.Widget] = []
-        if title:
-            top.append(ipywidgets.HTML(value=title))
+        top: list[ipywidgets.Widget] = [ipywidgets.HTML(value=title)] if title else []
         bar = [w for w in (self.preset_picker, self.run_button, self.progress) if w is not None]
         if bar:
             top.append(ipywidgets.HBox(bar))
-        controls_box = ipywidgets.Box(
-            list(self.controls.values()),
-            layout=ipywidgets.Layout(display="flex", flex_flow="row wrap"),
-        )
+        controls_box = ipywidgets.Box(list(self.controls.values()),
+                                      layout=ipywidgets.Layout(display="flex", flex_flow="row wrap"))
         self.widget = ipywidgets.VBox(top + [controls_box, self.message, self.image])
 
-        self._set_initial(dict(initial_values or {}))
+    def _connect(self) -> None:
         for control in self.controls.values():
             control.observe(self._on_control_change, names="value")
         if self.preset_picker is not None:
             self.preset_picker.observe(self._on_preset, names="value")
         if self.run_button is not None:
             self.run_button.on_click(lambda _button: self.run())
-        self.update()
 
     # ------------------------------------------------------------------------------------------
     # values
@@ -195,7 +297,7 @@ class App:
         return {key: control.value for key, control in self.controls.items()}
 
     def set(self, **values: Any) -> None:
-        """Set several controls at once, then update once (or mark stale with a Run button).
+        """Set several controls at once, then update once, now (or mark stale with a Run button).
 
         Raises ``TypeError`` for an unknown name and ``ValueError`` for a value a
         control cannot take (out of a slider's range, not among a dropdown's options).
@@ -207,7 +309,7 @@ class App:
                 self._set_control(key, value)
         finally:
             self._holding = False
-        self._changed()
+        self._changed(now=True)
 
     def _check_names(self, values: Mapping[str, Any], *, what: str) -> None:
         unknown = [key for key in values if key not in self.controls]
@@ -252,14 +354,17 @@ class App:
     def _on_control_change(self, _change: Mapping[str, Any]) -> None:
         if self._holding:
             return
-        self._changed()
+        self._changed(now=False)
 
-    def _changed(self) -> None:
+    def _changed(self, *, now: bool) -> None:
+        """A control changed: mark the figure stale (Run button), or update it, at once or in the worker."""
         if self.preset_picker is not None and not self._applying_preset:
             self.preset_picker.value = None  # the settings no longer match the chosen scenario
         if self.run_button is not None:
             self.stale = True
             self._show_note("Settings changed: press Run to compute.")
+        elif not now and (from_browser() if self.background is None else self.background):
+            self._worker.ask()
         else:
             self.update()
 
@@ -272,6 +377,10 @@ class App:
             self.set(**self.presets[name])
         finally:
             self._applying_preset = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the worker has shown the newest values; False if it is still busy after ``timeout`` s."""
+        return self._worker.wait(timeout)
 
     def run(self) -> bool:
         """Compute now (what the Run button does); returns True on success."""
@@ -294,39 +403,52 @@ class App:
     # compute and draw
 
     def update(self) -> bool:
-        """Recompute and redraw with the current control values.
+        """Recompute and redraw with the current control values, in the calling thread.
 
         Returns True on success. On an error (an invalid setting, a diverging
         run, a bug) the figure is hidden and ``message`` explains in one line;
         ``error`` keeps the exception for whoever wants the details.
         """
-        values = self.values
+        with self._updating:
+            values = self.values
+            start = time.perf_counter()
+            try:
+                result = self._call_compute(values)
+                computed = time.perf_counter()
+                figure, png = self._draw(result)
+            except Exception as error:  # noqa: BLE001 - a teaching widget shows a message, never a traceback
+                self.error = error
+                self._show_error(error)
+                return False
+            finally:
+                self.progress.layout.display = "none"
+            drawn = time.perf_counter()
+            self.result, self.figure, self.png, self.error, self.stale = result, figure, png, None, False
+            self.timings = {"compute": computed - start, "draw": drawn - computed}
+            self._show_png(png)
+            self.message.value = ""
+            return True
+
+    def _call_compute(self, values: dict[str, Any]) -> Any:
         if self.pass_progress:
-            values["progress"] = self.report_progress
-        start = time.perf_counter()
-        try:
-            result = self._compute(**values)
-            computed = time.perf_counter()
-            with recycling(self._figures):
-                figure = self._draw(result)
+            return self._compute(**values, progress=self.report_progress)
+        return self._compute(**values)
+
+    def _draw(self, result: Any) -> tuple[Figure, bytes]:
+        """Show ``result`` in the view (made at the first call) and encode the figure: (figure, PNG)."""
+        with style():  # the figure's state and its PNG belong together: no other drawing in between
+            if self._view is None:
+                self._view = self._make_view()
+            figure = self._view.show(result)
             if not isinstance(figure, Figure):
-                raise TypeError(f"the draw function returned {type(figure).__name__}, not a matplotlib Figure")
-            png = to_png(figure, fast=True)
-        except Exception as error:  # noqa: BLE001 - a teaching widget shows a message, never a traceback
-            self.error = error
-            self._show_error(error)
-            return False
-        finally:
-            self.progress.layout.display = "none"
-        drawn = time.perf_counter()
-        self.result, self.figure, self.png, self.error, self.stale = result, figure, png, None, False
-        self.timings = {"compute": computed - start, "draw": drawn - computed}
+                raise TypeError(f"the view's show() returned {type(figure).__name__}, not a matplotlib Figure")
+            return figure, to_png(figure, fast=True)
+
+    def _show_png(self, png: bytes) -> None:
         self.image.value = png
         # show the PNG at its own pixel width (the PNG header holds it): a stretched figure looks blurred
         self.image.width = str(int.from_bytes(png[16:20], "big"))
         self.image.layout.display = None
-        self.message.value = ""
-        return True
 
     def _show_error(self, error: BaseException) -> None:
         self.image.layout.display = "none"
@@ -366,6 +488,23 @@ class App:
                   self.run_button, self.preset_picker]:
             if w is not None:
                 w.close()
+
+
+def _fit_control(key: str, control: ipywidgets.Widget) -> None:
+    """Label, width, margin and update mode of a control: sliders report their value while they are dragged."""
+    if not control.description:
+        control.description = key
+    if isinstance(control, _SLIDERS):
+        control.continuous_update = True
+        if not control.layout.width:
+            # the label takes its own width out of the control's: widen a control with a long label, so that its
+            # track keeps about 130 px next to the readout (a 28-character label left a bare knob)
+            control.layout.width = f"{max(SLIDER_WIDTH_PX, _label_px(control.description) + 200)}px"
+    elif hasattr(control, "continuous_update"):
+        control.continuous_update = False  # a number box: computed when the typing is done (Enter or leaving it)
+    control.style.description_width = "initial"
+    if not control.layout.margin:
+        control.layout.margin = "2px 16px 2px 0px"  # some air between controls sharing a row
 
 
 def _range(control: ipywidgets.Widget) -> tuple[float | None, float | None]:

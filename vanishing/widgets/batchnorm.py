@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
 from typing import Any
 
 import ipywidgets
+import numpy as np
 
 from .. import _validate as check
-from ..experiments.batchnorm import BATCHNORM_ACTIVATIONS, BatchNormRun, batchnorm_training
-from ..models import BATCHNORM_POSITIONS
-from ..plots.batchnorm import batchnorm_flow_plot
-from ._app import App
+from ..data import digits, standardize, train_test_split
+from ..diagnostics import GradientNorms
+from ..experiments.batchnorm import BATCHNORM_ACTIVATIONS, BatchNormRun
+from ..models import BATCHNORM_POSITIONS, mlp
+from ..optim import SGD
+from ..plots.batchnorm import BatchNormFlowView
+from ..train import DivergenceError, StopAfter, TrainState, evaluate, fit
+from ._training import Session, TrainingApp
 
 __all__ = ["batchnorm_flow"]
 
@@ -34,15 +41,58 @@ PRESETS = {
 """Scenarios for a live demo: ``batchnorm_flow(preset="sigmoid, BN before")``."""
 
 
-def _compute(activation: str, batchnorm: str, depth: int, batch_size: int, lr: float, steps: int,
-             seed: int) -> BatchNormRun:
+WIDTH = 32
+"""Units per hidden layer."""
+
+
+@lru_cache(maxsize=1)
+def _digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The digits split 75/25 with ``default_rng(0)``, standardized on the training part, read-only (notebook 02)."""
+    X, y = digits()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, 0.25, rng=np.random.default_rng(0))
+    X_train, X_test = standardize(X_train, X_test)
+    for array in (X_train, X_test, y_train, y_test):
+        array.setflags(write=False)
+    return X_train, X_test, y_train, y_test
+
+
+def _train(live: Session, activation: str, batchnorm: str, depth: int, batch_size: int, lr: float, steps: int,
+           seed: int) -> BatchNormRun:
+    """Train the deep MLP on the digits with plain SGD, recording every Dense layer's gradient norm at every step.
+
+    As the notebook's ``batchnorm_training`` (without noise and without the layer-input probe, which this
+    figure does not draw): Glorot uniform weights for sigmoid and tanh, He uniform for ReLU; weights and batch
+    order from two streams of ``seed``; softmax cross-entropy on 10 logits.
+    """
     check.non_negative("seed", seed, integer=True)
-    # no probe: the layer-input statistics are for the notebook's covariate-shift figure, not drawn here
-    return batchnorm_training(activation, batchnorm, depth=depth, batch_size=batch_size, lr=lr, steps=steps,
-                              probe=0, seed=seed)
+    X_train, X_test, y_train, y_test = _digits()
+    weights_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)[:2])
+    model = mlp([64, *[WIDTH] * depth, 10], activation, rng=weights_rng,
+                init="he_uniform" if activation == "relu" else "glorot_uniform", batchnorm=batchnorm)
+    norms = GradientNorms()
+
+    def result(loss: list[float], diverged: bool, accuracy: float) -> BatchNormRun:
+        loss = np.asarray(loss, dtype=np.float64)
+        return BatchNormRun(activation=activation, batchnorm=batchnorm, noise=0.0, depth=depth, width=WIDTH,
+                            batch_size=batch_size, lr=float(lr), steps=len(loss), layer_names=tuple(norms.layer_names),
+                            grad_norms=norms.history[: len(loss)], loss=loss, test_accuracy=accuracy,
+                            probe_steps=np.array([], dtype=np.int64), input_mean=np.empty((0, depth, WIDTH)),
+                            input_std=np.empty((0, depth, WIDTH)), diverged=diverged)
+
+    def snapshot(state: TrainState) -> BatchNormRun:
+        return result(list(state.history.loss), False, math.nan)
+
+    try:
+        history = fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train,
+                      epochs=math.ceil(steps * batch_size / len(X_train)) + 1, batch_size=batch_size, rng=order_rng,
+                      callbacks=[norms, StopAfter(steps), live.callback(steps, snapshot)])
+    except DivergenceError as error:
+        live.diverged = str(error)
+        return result(error.history.loss, True, math.nan)
+    return result(history.loss, False, evaluate(model, "softmax_ce", X_test, y_test).accuracy)
 
 
-def batchnorm_flow(**initial_values: Any) -> App:
+def batchnorm_flow(**initial_values: Any) -> TrainingApp:
     """Widget: a deep MLP on the digits, with BatchNorm nowhere, before or after every activation.
 
     Press Run to train it with plain SGD and see each Dense layer's
@@ -52,7 +102,8 @@ def batchnorm_flow(**initial_values: Any) -> App:
     ``activation`` (sigmoid, tanh, relu), ``batchnorm`` (none, before, after),
     ``depth`` (2-15 hidden layers of 32 units), ``batch_size`` (2-64),
     ``lr`` (SGD learning rate, 0.01-3), ``steps`` (20-150 updates), ``seed``.
-    Computes :func:`vanishing.experiments.batchnorm_training` and draws
+    Trains as :func:`vanishing.experiments.batchnorm_training` does (the
+    figure follows the run, Stop ends it) and draws
     :func:`vanishing.plots.batchnorm_flow_plot`.
 
     Example: ``batchnorm_flow(activation="tanh", batchnorm="after", lr=1.0)``.
@@ -68,12 +119,12 @@ def batchnorm_flow(**initial_values: Any) -> App:
         "steps": ipywidgets.IntSlider(value=100, min=20, max=150, step=10, description="SGD steps"),
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
-    return App(
-        controls, _compute, batchnorm_flow_plot, name="batchnorm_flow",
+    return TrainingApp(
+        controls, _train, BatchNormFlowView, name="batchnorm_flow",
         title="<b>Gradient flow with and without BatchNorm:</b> a deep MLP (32 units per hidden layer) trained on "
               "the digits. <i>BatchNorm</i>: none, before every activation, or after it. Press <b>Run</b> after "
               "changing the settings.",
-        initial_values=initial_values, presets=PRESETS, run_button=True, invalid_example={"seed": -1},
+        initial_values=initial_values, presets=PRESETS, invalid_example={"seed": -1},
     )
 
 

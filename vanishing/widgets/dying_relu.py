@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
 from typing import Any
 
 import ipywidgets
+import numpy as np
 
-from ..experiments.dying_relu import OPTIMIZER_CHOICES, DyingRun, dying_run
-from ..plots.dying_relu import dying_dashboard
-from ._app import App
+from .. import _validate as check
+from ..data import two_moons
+from ..diagnostics import DeadFraction
+from ..experiments.dying_relu import OPTIMIZER_CHOICES, DyingRun
+from ..models import mlp
+from ..optim import make_optimizer
+from ..plots.dying_relu import DyingView
+from ..train import DivergenceError, StopAfter, TrainState, accuracy, fit
+from ._training import Session, TrainingApp
 
 __all__ = ["dying_explorer"]
 
@@ -33,22 +42,71 @@ PRESETS = {
 """Scenarios for a live demo: ``dying_explorer(preset="SGD, lr 3: half the units die")``."""
 
 
-def _compute(lr: float, bias: float, optimizer: str, weight_decay: float, batchnorm: bool, steps: int,
-             seed: int) -> DyingRun:
-    return dying_run(lr, bias, optimizer, weight_decay, batchnorm, steps=steps, seed=seed)
+DEPTH, WIDTH, POINTS, BATCH = 3, 16, 200, 20
+"""The network and data of every run: 3 hidden layers of 16 ReLU units, 200 two-moons points, batches of 20."""
 
 
-def dying_explorer(**initial_values: Any) -> App:
+@lru_cache(maxsize=8)
+def _moons(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's two moons (noise 0.1), read-only: every run with that seed shares them."""
+    X, y = two_moons(POINTS, noise=0.1, rng=np.random.default_rng(seed))
+    y = y.astype(np.float64)
+    X.flags.writeable = y.flags.writeable = False
+    return X, y
+
+
+def _train(live: Session, lr: float, bias: float, optimizer: str, weight_decay: float, batchnorm: bool,
+           steps: int, seed: int) -> DyingRun:
+    """Train the ReLU MLP and record its dead units after every update (as the notebook's ``dying_run``).
+
+    He-uniform weights from ``default_rng(seed + 1)``, every hidden bias ``bias``, BatchNorm before each ReLU
+    if asked; binary cross-entropy on the logit; SGD (μ = 0.9 for "momentum") or Adam, with L2 decay
+    ``weight_decay``. A unit is dead at a record when its output is 0 on every training example (training-mode
+    probe). A run that diverges is kept up to the divergence.
+    """
+    check.non_negative("seed", seed, integer=True)
+    X, y = _moons(seed)
+    rng = np.random.default_rng(seed + 1)
+    model = mlp([2] + [WIDTH] * DEPTH + [1], "relu", rng=rng, init="he_uniform", bias=bias,
+                batchnorm="before" if batchnorm else "none")
+    options = {"momentum": 0.9} if optimizer == "momentum" else {}
+    opt = make_optimizer("adam" if optimizer == "adam" else "sgd", model, lr=lr, weight_decay=weight_decay,
+                         **options)
+    recorder = DeadFraction(X, every=1)
+    settings = {"lr": lr, "bias": bias, "optimizer": optimizer, "weight_decay": weight_decay, "batchnorm": batchnorm,
+                "depth": DEPTH, "width": WIDTH, "steps": steps, "seed": seed}
+
+    def result(losses: list[float], diverged: int | None, acc: float) -> DyingRun:
+        alive = np.concatenate([recorder.alive[name] for name in recorder.layer_names], axis=1)
+        return DyingRun(settings=settings, steps=np.array(recorder.steps), dead=1.0 - alive.mean(axis=1),
+                        dead_per_layer=recorder.history, alive=alive, loss=np.array(losses), diverged=diverged,
+                        accuracy=acc)
+
+    def snapshot(state: TrainState) -> DyingRun:
+        return result(list(state.history.loss), None, math.nan)
+
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
+        try:
+            history = fit(model, "bce_logits", opt, X, y, epochs=-(-steps // -(-POINTS // BATCH)), batch_size=BATCH,
+                          rng=rng, callbacks=[recorder, StopAfter(steps), live.callback(steps, snapshot)])
+            return result(history.loss, None, accuracy(model, "bce_logits", X, y))
+        except DivergenceError as error:
+            live.diverged = str(error)
+            return result(error.history.loss, error.step, math.nan)
+
+
+def dying_explorer(**initial_values: Any) -> TrainingApp:
     """Widget: train a 3 x 16 ReLU MLP on two moons; dead fraction, loss and the alive map over training.
 
     Controls (all accepted as keyword arguments, as is ``preset``): ``lr``
     (0.01-10), ``bias`` (initial hidden bias, -1 to 0.5), ``optimizer``
     ("sgd", "momentum", "adam"), ``weight_decay`` (L2: 0, 1e-4, 1e-3, 1e-2,
     0.1), ``batchnorm`` (BatchNorm before every ReLU), ``steps`` (50-400
-    updates, batches of 20), ``seed``. Computes
-    :func:`vanishing.experiments.dying_run` and draws
+    updates, batches of 20), ``seed``. Trains as
+    :func:`vanishing.experiments.dying_run` does and draws
     :func:`vanishing.plots.dying_dashboard`. It trains, so it has a Run
-    button: change the settings, then press Run.
+    button: change the settings, then press Run; the figure follows the run,
+    and Stop ends it.
 
     Example: ``dying_explorer(lr=3.0, batchnorm=True)``.
     """
@@ -63,8 +121,8 @@ def dying_explorer(**initial_values: Any) -> App:
     }
     if [value for _, value in OPTIMIZER_LABELS] != list(OPTIMIZER_CHOICES):
         raise RuntimeError("the optimizer dropdown is out of step with OPTIMIZER_CHOICES")
-    return App(
-        controls, _compute, dying_dashboard, name="dying_explorer", run_button=True,
+    return TrainingApp(
+        controls, _train, DyingView, name="dying_explorer",
         title="<b>How ReLU units die during training.</b> 3 hidden layers of 16 ReLU units on 200 two-moons "
               "points, batches of 20. A unit is dead when its output is 0 on every training example. "
               "Change the settings, then press <i>Run</i>.",

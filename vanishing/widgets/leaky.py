@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets
+import numpy as np
 
 from .. import _validate as check
-from ..experiments.leaky import LeakyExploration, explore_variant
-from ..plots.leaky import leaky_explorer_plot
-from ._app import App
+from ..activations import RReLU, make_activation
+from ..experiments.leaky import LeakyExploration, VariantRun, train_variant, variant_label
+from ..plots.leaky import LeakyExplorerView
+from ._training import Session, TrainingApp
 
 __all__ = ["leaky_explorer"]
 
@@ -31,13 +33,47 @@ PRESETS = {
 """Scenarios for a live demo: ``leaky_explorer(preset="PReLU from α = 0.25")``."""
 
 
-def _explore(variant: str, alpha: float, depth: int, bias: float, seed: int) -> LeakyExploration:
+STEPS = 80
+"""SGD steps of every run (batches of 50, momentum 0.9, lr 0.1: :func:`vanishing.experiments.train_variant`)."""
+
+
+def _explore(live: Session, variant: str, alpha: float, depth: int, bias: float, seed: int) -> LeakyExploration:
+    """The variant and ReLU from the same bad start, seed after seed: a frame after each pair of runs.
+
+    ``alpha`` is Leaky ReLU's slope, or PReLU's starting slope; RReLU uses Xu et al.'s a ~ U(3, 8) and ReLU
+    ignores it. Stop ends the exploration after the run under way (the figure shows the seeds done).
+    """
     check.non_negative("seed", seed, integer=True)
-    seeds = tuple(range(seed, seed + SEEDS_PER_RUN))
-    return explore_variant(variant, alpha, depth=depth, bias=bias, seeds=seeds)
+    check.number("alpha", alpha, low=0, high=1)
+    options = {"alpha": float(alpha)} if variant in ("leaky_relu", "prelu") else {}
+    layer = make_activation(variant, rng=np.random.default_rng(0), **options)
+    z = np.linspace(-3.0, 3.0, 241)
+    band = (1.0 / layer.upper, 1.0 / layer.lower) if isinstance(layer, RReLU) else None
+    names = ("relu",) if variant == "relu" else (variant, "relu")
+    runs: dict[str, list[VariantRun]] = {name: [] for name in names}
+
+    def result() -> LeakyExploration:
+        baseline = runs["relu"]
+        return LeakyExploration(activation=variant, alpha=float(alpha), depth=depth, width=16, bias=float(bias),
+                                label=variant_label(variant, options), z=z, f=np.asarray(layer.fn(z)),
+                                derivative=np.asarray(layer.derivative(z)), slope_band=band,
+                                runs=runs[variant] if variant != "relu" else baseline, baseline=baseline)
+
+    total = SEEDS_PER_RUN * len(names)
+    for k, s in enumerate(range(seed, seed + SEEDS_PER_RUN)):
+        for name in names:
+            runs[name].append(train_variant(name, options if name == variant else None, seed=s, depth=depth,
+                                            bias=bias, steps=STEPS))
+        done = (k + 1) * len(names)
+        live.progress(done / total)
+        if live.stop_requested and done < total:
+            live.stopped = f"Stopped after {k + 1} of {SEEDS_PER_RUN} seeds."
+            break
+        live.offer_frame(result, done / total)
+    return result()
 
 
-def leaky_explorer(**initial_values: Any) -> App:
+def leaky_explorer(**initial_values: Any) -> TrainingApp:
     """Widget: pick a variant and its slope, then train it from a bad start next to ReLU (Run button).
 
     Controls (all accepted as keyword arguments, as is ``preset``):
@@ -47,8 +83,9 @@ def leaky_explorer(**initial_values: Any) -> App:
     ``bias`` (the starting value of every hidden bias, -2 to 0.5; negative
     values start units dead), ``seed`` (the first of three seeds). Each run
     trains the variant and ReLU from the same weights for 80 SGD steps on two
-    moons (:func:`vanishing.experiments.explore_variant`) and draws
-    :func:`vanishing.plots.leaky_explorer_plot`.
+    moons (as :func:`vanishing.experiments.explore_variant`, one seed after the
+    other: the figure follows, and Stop ends the exploration after the seed
+    under way) and draws :func:`vanishing.plots.leaky_explorer_plot`.
 
     Example: ``leaky_explorer(variant="prelu", depth=8)``.
     """
@@ -60,12 +97,12 @@ def leaky_explorer(**initial_values: Any) -> App:
         "bias": ipywidgets.FloatSlider(value=-1.0, min=-2.0, max=0.5, step=0.25, description="starting bias"),
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
-    return App(
-        controls, _explore, leaky_explorer_plot, name="leaky_explorer",
+    return TrainingApp(
+        controls, _explore, LeakyExplorerView, name="leaky_explorer",
         title="<b>A leaky variant against ReLU, from a bad start:</b> every hidden bias starts at <i>starting "
               "bias</i>. Press <i>Run</i> to train both from the same weights (3 seeds, 80 steps). <i>slope α</i> "
               "is Leaky ReLU's slope and PReLU's starting slope; RReLU draws 1/a with a ~ U(3, 8).",
-        initial_values=initial_values, presets=PRESETS, run_button=True, invalid_example={"seed": -1},
+        initial_values=initial_values, presets=PRESETS, invalid_example={"seed": -1},
     )
 
 

@@ -8,7 +8,7 @@ import ipywidgets
 
 from .. import _validate as check
 from ..experiments.optimizers import LOSS_SURFACES, OPTIMIZER_METHODS, OptimizerComparison, compare_optimizers
-from ..plots.optimizers import prepare_trajectory_backdrops, trajectory_plot
+from ..plots.optimizers import TrajectoryView
 from ._app import App
 
 __all__ = ["optimizer_paths"]
@@ -98,8 +98,6 @@ def optimizer_paths(**initial_values: Any) -> App:
         "steps": ipywidgets.IntSlider(value=first.steps, min=10, max=500, step=10, description="steps"),
         "seed": ipywidgets.IntText(value=0, description="noise seed", layout=ipywidgets.Layout(width="12em")),
     }
-    # every surface's contours, ticks and labels drawn now, once per session, so that switching surfaces is quick
-    prepare_trajectory_backdrops(METHOD_SETS["SGD, momentum, Adam"])
     holder: list[App] = []
     # the surface first: choosing it resets the start and learning rates, which later keys may then override
     initial_values = dict(sorted(initial_values.items(), key=lambda item: item[0] not in ("preset", "surface")))
@@ -123,7 +121,7 @@ def optimizer_paths(**initial_values: Any) -> App:
     # registered before the App's own observer, so the App's update sees the new defaults
     controls["surface"].observe(follow_surface, names="value")
     app = App(
-        controls, _compute, trajectory_plot, name="optimizer_paths",
+        controls, _compute, TrajectoryView, name="optimizer_paths",
         title="<b>Optimizers on a 2-D loss.</b> All start from the black dot; the + marks the minimum (or the "
               "saddle point). SGD, momentum and Nesterov use the first learning rate, RMSProp and Adam the second: "
               "an SGD step is lr × gradient, an Adam step is about lr. A path that leaves the window stops with a ×.",

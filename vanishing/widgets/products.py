@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
 from typing import Any
 
 import ipywidgets
 import numpy as np
 
 from .. import _validate as check
-from ..experiments.products import PRODUCT_DTYPES, PRODUCT_FACTORS, ProductDistribution, product_distribution
-from ..plots.products import product_histogram
+from ..experiments.products import PRODUCT_DTYPES, PRODUCT_FACTORS, ProductDistribution, float_limits
+from ..plots.products import ProductView
 from ._app import App
 
 __all__ = ["product_underflow"]
@@ -31,8 +33,95 @@ PRESETS = {
 
 
 def _compute(depth: int, factor: str, spread: float, p_active: float, dtype: str, seed: int) -> ProductDistribution:
+    """What ``product_distribution(depth, factor, spread, p_active, dtype, 2000, rng=default_rng(seed))`` returns.
+
+    From a :class:`_Products` kept per setting of the other controls: a product of ``depth`` factors is the
+    product of ``depth - 1`` factors times one more, so a drag of the depth slider only ever multiplies the
+    rows not done before (and a shallower depth is a row already done).
+    """
     check.non_negative("seed", seed, integer=True)
-    return product_distribution(depth, factor, spread, p_active, dtype, TRIALS, rng=np.random.default_rng(seed))
+    check.number("depth", depth, low=1, high=2000, integer=True)
+    check.choice("factor", factor, PRODUCT_FACTORS)
+    check.number("spread", spread, low=0, high=20, low_open=True)
+    check.probability("p_active", p_active)
+    dt = check.float_dtype("dtype", dtype)
+    # a setting that a factor does not use is left out of its key: spread is for sigmoid and tanh, p for relu
+    stream = _products(factor, float(spread) if factor in ("sigmoid", "tanh") else 0.0,
+                       float(p_active) if factor == "relu" else 0.0, dt.name, int(seed))
+    return stream.at(int(depth), spread=float(spread), p_active=float(p_active))
+
+
+@lru_cache(maxsize=2)
+def _products(factor: str, spread: float, p_active: float, dtype: str, seed: int) -> _Products:
+    return _Products(factor, spread, p_active, dtype, seed)
+
+
+class _Products:
+    """The products of one setting, depth after depth, as ``product_distribution`` forms them.
+
+    The factors are drawn from ``default_rng(seed)`` row by row (a row: one factor of each of the 2000
+    products), in float32 whatever the dtype, and multiplied in the dtype one row at a time; the exact
+    product's log is the running sum of the factors' logs in float64. A numpy generator gives the same
+    numbers drawn in one block or in several, so a row drawn later is the row one block would have held.
+    The product and the sum after every row are kept (for 800 rows of 2000 float64 values: 25 MB).
+    """
+
+    def __init__(self, factor: str, spread: float, p_active: float, dtype: str, seed: int) -> None:
+        self.factor, self.spread, self.p_active, self.dtype = factor, spread, p_active, np.dtype(dtype)
+        self.rng = np.random.default_rng(seed)
+        self.products: list[np.ndarray] = []
+        self.log_sums: list[np.ndarray] = []
+
+    def at(self, depth: int, *, spread: float, p_active: float) -> ProductDistribution:
+        """The distribution after ``depth`` factors (``spread`` and ``p_active`` as the result states them)."""
+        if depth > len(self.products):
+            self._extend(depth - len(self.products))
+        product = self.products[depth - 1]
+        nonzero = product != 0
+        exact = self.log_sums[depth - 1] / math.log(10.0)
+        # no interpolation between neighbours: an exact product of 0 (ReLU) has log -inf, and -inf - -inf is nan
+        q = np.quantile(exact, [0.1, 0.5, 0.9], method="inverted_cdf")
+        zeros = int(TRIALS - np.count_nonzero(nonzero))
+        return ProductDistribution(
+            depth=depth, factor=self.factor, spread=spread, p_active=p_active, dtype=self.dtype.name, trials=TRIALS,
+            log10_nonzero=np.log10(product[nonzero].astype(np.float64)), zero_count=zeros,
+            zero_fraction=zeros / TRIALS, limits=float_limits(self.dtype.name),
+            bound_log10=-depth * math.log10(4.0) if self.factor == "sigmoid" else 0.0,
+            exact_log10_quantiles=(float(q[0]), float(q[1]), float(q[2])))
+
+    def _extend(self, rows: int) -> None:
+        factors, logs = self._rows(rows)
+        product = self.products[-1].copy() if self.products else np.ones(TRIALS, dtype=self.dtype)
+        log_sum = self.log_sums[-1].copy() if self.log_sums else np.zeros(TRIALS)
+        # underflow to 0 is the subject here: numpy would warn at every product that rounds to a subnormal or to 0
+        with np.errstate(under="ignore"):
+            for row, log_row in zip(factors, logs, strict=True):
+                product *= row
+                log_sum += log_row
+                self.products.append(product.copy())
+                self.log_sums.append(log_sum.copy())
+
+    def _rows(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """``rows`` more rows of factors (in the dtype) and of their logs (float32), drawn as the experiment does."""
+        shape = (rows, TRIALS)
+        if self.factor == "uniform":
+            u = 1.0 - self.rng.random(shape, dtype=np.float32)  # in (0, 1]
+            return u.astype(self.dtype, copy=False), np.log(u)
+        if self.factor == "relu":
+            active = (self.rng.random(shape, dtype=np.float32) < self.p_active).astype(np.float32)
+            with np.errstate(divide="ignore"):
+                return active.astype(self.dtype, copy=False), np.log(active)
+        a = np.abs(self.rng.standard_normal(shape, dtype=np.float32))
+        a *= np.float32(self.spread if self.factor == "sigmoid" else 2.0 * self.spread)  # tanh'(z) = 4 sigma'(2z)
+        # factors in float64 only when the products are float64: a float32 factor would round the smallest ones
+        e = np.exp(-(a.astype(np.float64) if self.dtype == np.float64 else a))
+        work = np.square(1 + e)
+        np.divide(e, work, out=work)  # sigma'(z) = e^{-|z|} / (1 + e^{-|z|})^2
+        logs = np.log1p(e.astype(np.float32, copy=False)) * np.float32(-2) - a
+        if self.factor == "tanh":
+            work *= 4
+            logs += np.float32(np.log(4.0))
+        return work.astype(self.dtype, copy=False), logs
 
 
 def product_underflow(**initial_values: Any) -> App:
@@ -59,7 +148,7 @@ def product_underflow(**initial_values: Any) -> App:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(
-        controls, _compute, product_histogram, name="product_underflow",
+        controls, _compute, ProductView, name="product_underflow",
         title="<b>A product of random factors, stored in a float type.</b> 'spread' is used by sigmoid and "
               "tanh, 'ReLU: P(active)' by relu. Products that round to exactly 0 get a bar of their own.",
         initial_values=initial_values, presets=PRESETS, invalid_example={"seed": -1},

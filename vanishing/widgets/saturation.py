@@ -17,7 +17,7 @@ from ..experiments.saturation import (
     init_statistics,
     output_loss_comparison,
 )
-from ..plots.saturation import layer_statistics, output_loss
+from ..plots.saturation import LayerStatisticsView, OutputLossView
 from ._app import App
 
 __all__ = ["output_loss_explorer", "saturation_layers"]
@@ -70,7 +70,7 @@ def saturation_layers(**initial_values: Any) -> App:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(
-        controls, _layers, layer_statistics, name="saturation_layers",
+        controls, _layers, LayerStatisticsView, name="saturation_layers",
         title="<b>Inside a deep MLP on the digits:</b> where each hidden layer's outputs fall, how many are "
               "saturated, and how large each layer's weight gradient is. <i>uniform limit</i> applies to "
               "init = uniform only; <i>training steps</i> = 0 shows the network at initialisation.",
@@ -114,7 +114,7 @@ def output_loss_explorer(**initial_values: Any) -> App:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(
-        controls, _outputs, output_loss, name="output_loss_explorer",
+        controls, _outputs, OutputLossView, name="output_loss_explorer",
         title="<b>One sigmoid output, saturated and wrong at the start:</b> every example starts at logit "
               "<i>start z</i>; half of them have target 1. Which loss lets it recover?",
         initial_values=initial_values, presets=OUTPUT_PRESETS, invalid_example={"seed": -1},

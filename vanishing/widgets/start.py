@@ -10,7 +10,7 @@ import numpy as np
 from .. import _validate as check
 from ..activations import ACTIVATIONS
 from ..experiments.start import ChainResult, derivative_chain
-from ..plots.start import chain_distribution
+from ..plots.start import ChainView
 from ._app import App
 
 __all__ = ["start_here"]
@@ -55,7 +55,7 @@ def start_here(**initial_values: Any) -> App:
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     return App(
-        controls, _compute, chain_distribution, name="start_here",
+        controls, _compute, ChainView, name="start_here",
         title="<b>A chain of units:</b> backpropagation multiplies one factor |w f′(z)| per unit. "
               "Move a control; the figure follows.",
         initial_values=initial_values, presets=PRESETS, invalid_example={"seed": -1},

@@ -9,16 +9,16 @@ notebook would otherwise repeat lives here:
   network (the output of its first layer and of every block), for one batch;
 * :func:`mean_cosine`: how alike the rows of a batch of representations are;
 * :func:`flat_gradient`, :func:`cosine`: gradients as one vector, and the angle between two;
-* :func:`explore_run`: the widget's run (a deep network trained with optional clipping, its backward
-  signal recorded per layer).
+* :func:`explore_run`: the widget's run (a deep network, plain or residual, normalized or not, trained
+  with or without clipping; its backward signal recorded per layer).
 
 This module imports numpy and the engine only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,12 +27,12 @@ from .. import _validate as check
 from ..diagnostics import BackwardSignal, preserved
 from ..layers import Layer, Sequential
 from ..losses import Loss
-from ..models import NORMALIZATIONS, deep_mlp
+from ..models import deep_mlp
 from ..optim import SGD
 from ..scenarios import digits_split
-from ..train import DivergenceError, GradientClipping, History, fit
+from ..train import DivergenceError, GradientClipping, History, accuracy, fit
 
-__all__ = ["ExploreRun", "cosine", "explore_run", "fit_or_diverge", "flat_gradient", "mean_cosine",
+__all__ = ["BLOCKS", "ExploreRun", "cosine", "explore_run", "fit_or_diverge", "flat_gradient", "mean_cosine",
            "residual_stream"]
 
 NOTEBOOK = "09"
@@ -108,67 +108,67 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 # --- the widget's run ------------------------------------------------------------------------------------------------
 
+BLOCKS = {"plain": {"residual": False}, "residual": {}, "residual, s = 1/√L": {"scale": None},
+          "residual, zero-initialised": {"zero_init": True}}
+"""The block kinds of :func:`explore_run`: name -> :func:`~vanishing.models.deep_mlp` options (None: 1/sqrt(depth))."""
+
+
 @dataclass
 class ExploreRun:
-    """What :func:`explore_run` measured.
+    r"""What :func:`explore_run` measured.
 
-    ``signal`` (records, Dense layers): :math:`\\|\\partial L/\\partial z_l\\|` of
-    every Dense layer at the recorded steps ``signal_steps``; ``loss`` per step;
-    ``clipped_fraction`` the share of steps whose gradient was clipped (0 without
-    clipping); ``divergence`` the :class:`~vanishing.train.DivergenceError`
-    message, or None; ``test_accuracy`` (nan if the run diverged).
+    ``settings``: the run's arguments (depth, block, norm, max_norm, activation, lr, steps). ``signal``
+    (records, Dense layers): :math:`\|\partial L/\partial z_l\|` of every Dense layer at the steps
+    ``signal_steps`` (1, 1 + every, ...); ``loss`` per step; ``clipped_fraction``: the share of steps whose
+    gradient was clipped (0 without clipping); ``test_accuracy`` (nan while training or after a divergence);
+    ``divergence``: the :class:`~vanishing.train.DivergenceError` message, or None.
     """
 
-    depth: int
-    residual: bool
-    norm: str
-    max_norm: float | None
-    lr: float
+    settings: dict[str, Any]
     signal_steps: np.ndarray
     signal: np.ndarray
     loss: np.ndarray
     clipped_fraction: float
-    test_accuracy: float
+    test_accuracy: float = np.nan
     divergence: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def diverged(self) -> bool:
-        return self.divergence is not None
 
 
-def explore_run(depth: int = 30, residual: bool = True, norm: str = "none", max_norm: float | None = None, *,
-                activation: str = "relu", lr: float = 0.05, steps: int = 60, width: int = 32, batch_size: int = 64,
-                every: int = 10, rng: np.random.Generator, callbacks: tuple[Any, ...] = ()) -> ExploreRun:
+def explore_run(depth: int = 30, block: str = "residual", norm: str = "none", max_norm: float | None = None, *,
+                activation: str = "relu", lr: float = 0.05, steps: int = 80, every: int = 10,
+                rng: np.random.Generator, live: Callable[..., Any] | None = None) -> ExploreRun:
     """Train a :func:`~vanishing.models.deep_mlp` on the digits with SGD; record its backward signal per layer.
 
-    He-uniform weights and residual blocks with scale 1 (the textbook block,
-    without a fix for its growing variance), ``depth`` blocks of ``width``
-    units, the normalization ``norm`` at the start of every block, global-norm
-    clipping at ``max_norm`` (None: no clipping). The weights and the batch
-    order come from two generators spawned from ``rng``. ``callbacks`` are
-    passed on to :func:`~vanishing.train.fit` (a widget's live view).
+    ``depth`` blocks of 32 units of the kind ``block`` (a key of :data:`BLOCKS`), the normalization ``norm``
+    at the start of every block, Glorot-uniform weights for tanh and He-uniform otherwise, global-norm
+    clipping at ``max_norm`` (None: none), batches of 64. The weights and the batch order come from two
+    generators spawned from ``rng``. ``live(steps, snapshot)``, if given, makes one more callback for
+    :func:`~vanishing.train.fit` (a widget's live view); ``snapshot(state)`` returns the run so far.
     """
+    options = dict(check.lookup("block", block, BLOCKS))
     check.positive("depth", depth, integer=True)
-    check.choice("norm", norm, NORMALIZATIONS)
     check.positive("steps", steps, integer=True)
-    check.positive("every", every, integer=True)
     check.rng("rng", rng)
+    if options.get("scale", 1.0) is None:
+        options["scale"] = 1.0 / np.sqrt(depth)
     X_train, X_test, y_train, y_test = digits_split(rng=np.random.default_rng(0))
     weights_rng, order_rng = rng.spawn(2)
-    model = deep_mlp(64, width, depth, 10, activation, rng=weights_rng, residual=residual, norm=norm)
+    init = "glorot_uniform" if activation == "tanh" else "he_uniform"
+    model = deep_mlp(64, 32, depth, 10, activation, rng=weights_rng, norm=norm, init=init, **options)
     signal = BackwardSignal(every=every)
     clip = [GradientClipping(max_norm=max_norm)] if max_norm is not None else []
-    history = fit_or_diverge(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, batch_size=batch_size,
-                             steps=steps, rng=order_rng, callbacks=[signal, *clip, *callbacks])
-    accuracy = np.nan
+    settings = {"depth": depth, "block": block, "norm": norm, "max_norm": max_norm, "activation": activation,
+                "lr": lr, "steps": steps}
+
+    def result(loss: list[float]) -> ExploreRun:
+        rows = min(len(signal.steps), len(signal.history))
+        return ExploreRun(settings=settings, signal_steps=np.array(signal.steps[:rows]), signal=signal.history[:rows],
+                          loss=np.array(loss), clipped_fraction=clip[0].clipped_fraction if clip else 0.0)
+
+    extra = [live(steps, lambda state: result(list(state.history.loss)))] if live is not None else []
+    history = fit_or_diverge(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, batch_size=64, steps=steps,
+                             rng=order_rng, callbacks=[signal, *clip, *extra])
+    run = result(history.loss)
+    run.divergence = history.divergence
     if not history.diverged:
-        model.eval()
-        accuracy = float(np.mean(model.forward(X_test).argmax(axis=1) == y_test))
-        model.train()
-    rows = min(len(signal.steps), signal.history.shape[0])
-    return ExploreRun(depth=depth, residual=residual, norm=norm, max_norm=max_norm, lr=lr,
-                      signal_steps=np.array(signal.steps[:rows]), signal=signal.history[:rows],
-                      loss=np.array(history.loss), clipped_fraction=clip[0].clipped_fraction if clip else 0.0,
-                      test_accuracy=accuracy, divergence=history.divergence,
-                      settings={"activation": activation, "width": width, "batch_size": batch_size, "steps": steps})
+        run.test_accuracy = accuracy(model, "softmax_ce", X_test, y_test)
+    return run

@@ -9,9 +9,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..activations import make_activation
-from ._style import GREY, OKABE_ITO, colour, log_y, new_figure, styled
+from ..experiments.practitioners import ExploreRun
+from ._style import GREY, OKABE_ITO, View, colour, log_decades, log_y, new_figure, styled
 
-__all__ = ["activation_derivatives_plot", "clipping_plot", "loss_curves_plot", "signal_plot", "stream_variance_plot"]
+__all__ = ["ExplorerView", "activation_derivatives_plot", "clipping_plot", "explorer_plot", "loss_curves_plot",
+           "signal_plot", "stream_variance_plot"]
 
 NOTEBOOK = "09"
 
@@ -234,3 +236,90 @@ def activation_derivatives_plot(names: Sequence[str] = ("relu", "elu", "gelu", "
     d_ax.annotate("f′ < 0: GELU and SiLU dip below 0", (-1.6, -0.12), xytext=(-4.9, 0.55), fontsize=8,
                   color=OKABE_ITO["black"], arrowprops={"arrowstyle": "->", "color": GREY})
     return fig
+
+
+# --- the widget's figure ---------------------------------------------------------------------------------------------
+
+def explorer_plot(run: ExploreRun) -> Figure:
+    """The backward signal per Dense layer (first and last recorded step) and the loss of one :func:`explore_run`."""
+    return ExplorerView().show(run)
+
+
+def _explore_title(run: ExploreRun) -> str:
+    s = run.settings
+    norm = {"none": "", "batchnorm": ", BatchNorm", "layernorm": ", LayerNorm"}[s["norm"]]
+    clip = f", clipped at norm {s['max_norm']:g}" if s["max_norm"] is not None else ""
+    if run.divergence is not None:
+        outcome = f"diverged at step {len(run.loss)}"
+    elif np.isfinite(run.test_accuracy):
+        clipped = f", {run.clipped_fraction:.0%} of steps clipped" if s["max_norm"] is not None else ""
+        outcome = f"test accuracy {run.test_accuracy:.0%}{clipped}"
+    else:
+        outcome = f"training: step {len(run.loss)} of {s['steps']}"
+    activation = ACTIVATION_LABELS.get(s["activation"], s["activation"])
+    return f"{s['depth']} {activation} blocks, {s['block']}{norm}{clip}, SGD lr {s['lr']:g}: {outcome}"
+
+
+class ExplorerView(View):
+    r"""The figure of :func:`explorer_plot`, kept by the ``practitioners_explorer`` widget and changed in place.
+
+    Left: :math:`\|\partial L/\partial z_l\|` of every Dense layer at step 1 (dashed) and at the last
+    recorded step (solid), on a log axis. Right: the mini-batch loss of every step, with a cross where a run
+    diverged. The loss axis spans the run's planned steps, so that a run in progress grows from the left.
+    """
+
+    @styled
+    def __init__(self) -> None:
+        self.figure = new_figure(1, 2, figsize=(9.6, 3.8))
+        self.figure.subplots_adjust(left=0.075, right=0.985, bottom=0.14, top=0.8, wspace=0.24)
+        signal_ax, loss_ax = self.figure.axes
+        self.first = signal_ax.plot([], [], color=OKABE_ITO["blue"], linestyle="--", marker="o", markersize=2.5,
+                                    label="step 1")[0]
+        self.last = signal_ax.plot([], [], color=OKABE_ITO["vermillion"], marker="o", markersize=2.5,
+                                   label="last recorded step")[0]
+        signal_ax.legend(loc="upper right", fontsize=8)
+        signal_ax.set_xlabel("Dense layer (1 = next to the input)")
+        signal_ax.set_ylabel("‖∂L/∂z‖ (log scale)")
+        signal_ax.set_title("backward signal per layer", fontsize=10)
+        self.loss = loss_ax.plot([], [], color=OKABE_ITO["blue"], linewidth=1.0)[0]
+        self.end = loss_ax.plot([], [], "x", color=OKABE_ITO["vermillion"], markersize=9, markeredgewidth=2)[0]
+        loss_ax.set_xlabel("training step")
+        loss_ax.set_ylabel("mini-batch loss")
+        loss_ax.set_title("training loss", fontsize=10)
+
+    def update(self, run: ExploreRun) -> None:
+        if not isinstance(run, ExploreRun):
+            raise TypeError(f"expected an ExploreRun from vanishing.experiments.explore_run, got {type(run).__name__}")
+        signal_ax, loss_ax = self.figure.axes
+        layers = np.arange(1, run.signal.shape[1] + 1) if run.signal.size else np.array([])
+        first = run.signal[0] if len(run.signal) else np.array([])
+        last = run.signal[-1] if len(run.signal) > 1 else np.full_like(first, np.nan)
+        self.first.set_data(layers, np.where(first > 0, first, np.nan))
+        self.last.set_data(layers, np.where(last > 0, last, np.nan))
+        self.last.set_label(f"step {run.signal_steps[-1]}" if len(run.signal) > 1 else "later steps")
+        signal_ax.legend(loc="best", fontsize=8)
+        shown = np.concatenate([first, last]) if first.size else np.array([1.0])
+        log_y(signal_ax, shown)
+        signal_ax.set_xlim(0, max(layers.size, 1) + 1)
+        self._loss(run)
+        self.figure.suptitle(_explore_title(run), fontsize=10)
+
+    def _loss(self, run: ExploreRun) -> None:
+        """The loss on a linear axis, or a log axis when it spans more than two decades (a run that blows up)."""
+        ax = self.figure.axes[1]
+        loss = np.asarray(run.loss, dtype=np.float64)
+        finite = loss[np.isfinite(loss) & (loss > 0)]
+        self.loss.set_data(np.arange(1, loss.size + 1), loss)
+        ax.set_xlim(0, max(int(run.settings["steps"]), loss.size) + 1)
+        if finite.size and log_decades(finite) > 2:
+            log_y(ax, finite)
+            top = float(finite.max())
+            ax.set_ylabel("mini-batch loss (log scale)")
+        else:
+            ax.set_yscale("linear")
+            top = 1.1 * float(finite.max()) if finite.size else 1.0
+            ax.set_ylim(0, top)
+            ax.set_ylabel("mini-batch loss")
+        self.end.set_visible(run.divergence is not None)
+        if run.divergence is not None:
+            self.end.set_data([loss.size], [finite[-1] if finite.size else top])

@@ -24,6 +24,9 @@ CLIP_CHOICES = [("off", 0.0), ("10", 10.0), ("3", 3.0), ("1", 1.0), ("0.3", 0.3)
 """The clipping drop-down: label -> ``max_norm`` of :class:`vanishing.train.GradientClipping` (0: no clipping;
 not None, which a drop-down shows as no selection)."""
 
+LEARNING_RATES = [(f"{lr:g}", lr) for lr in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)]
+"""The learning rates offered (a log slider would move 0.05 to its nearest grid point in the browser)."""
+
 NORM_LABELS = [("none", "none"), ("BatchNorm", "batchnorm"), ("LayerNorm", "layernorm")]
 
 PRESETS = {
@@ -67,7 +70,7 @@ def practitioners_explorer(**initial_values: Any) -> TrainingApp:
     "residual, s = 1/√L", "residual, zero-initialised"), ``norm`` ("none",
     "batchnorm", "layernorm": at the start of every block), ``max_norm``
     (clip the global gradient norm at 10 down to 0.1; 0 for no clipping),
-    ``activation`` ("relu", "tanh"), ``lr`` (0.01-1), ``seed``. Trains as
+    ``activation`` ("relu", "tanh"), ``lr`` (0.01 to 1: 7 choices), ``seed``. Trains as
     :func:`vanishing.experiments.explore_run` does and draws
     :func:`vanishing.plots.explorer_plot`.
 
@@ -80,7 +83,7 @@ def practitioners_explorer(**initial_values: Any) -> TrainingApp:
         "max_norm": ipywidgets.Dropdown(options=CLIP_CHOICES, value=0.0, description="clip norm at"),
         "activation": ipywidgets.Dropdown(options=[("ReLU", "relu"), ("tanh", "tanh")], value="relu",
                                           description="activation"),
-        "lr": ipywidgets.FloatLogSlider(value=0.05, base=10, min=-2, max=0, step=0.25, description="learning rate"),
+        "lr": ipywidgets.Dropdown(options=LEARNING_RATES, value=0.05, description="learning rate"),
         "seed": ipywidgets.IntText(value=0, description="seed", layout=ipywidgets.Layout(width="11em")),
     }
     if [value for _, value in NORM_LABELS] != list(NORMALIZATIONS):

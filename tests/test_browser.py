@@ -448,15 +448,15 @@ def drag_slider(page, view, shots: Path | None) -> str:
     track = handle.locator("xpath=ancestor::div[contains(@class, 'noUi-target')]").bounding_box()
     knob = handle.bounding_box()
     y = knob["y"] + knob["height"] / 2
-    # from just past the left end to just past the right end: the knob stops at the ends
-    left, right = track["x"] - 10, track["x"] + track["width"] + 10
+    # from the left end to the right end; the move onto the right end is the last thing before the release
+    left, right = track["x"], track["x"] + track["width"]
     pressed = page.evaluate(RECORD_FIGURES, image.element_handle())
     page.mouse.move(knob["x"] + knob["width"] / 2, y)
     page.mouse.down()
     page.mouse.move(left, y, steps=5)
     for k in range(1, DRAG_MOVES + 1):
-        page.mouse.move(left + (right - left) * k / DRAG_MOVES, y)
         page.wait_for_timeout(DRAG_MOVE_MS)
+        page.mouse.move(left + (right - left) * k / DRAG_MOVES, y)
         if shots is not None and k == DRAG_MOVES // 2:
             view.screenshot(path=str(shots.with_name(shots.name + "-dragging.png")), timeout=30_000)
     page.mouse.up()

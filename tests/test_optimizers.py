@@ -349,23 +349,27 @@ def test_widget_presets_reproduce_the_notebook_cases():
 
 # --- plots ----------------------------------------------------------------------------------------------------------
 
-def test_trajectory_view_makes_contours_again_only_for_a_new_surface():
+def test_trajectory_view_makes_contours_once_per_surface():
     from matplotlib.contour import ContourSet
 
     from vanishing.plots import optimizers as plots
+
+    def contours(fig, visible=True):
+        return [c for c in fig.axes[0].collections if isinstance(c, ContourSet) and c.get_visible() == visible]
 
     view = plots.TrajectoryView()
     fig = view.show(O.compare_optimizers("rosenbrock", THREE, steps=50))
     assert tuple(fig.get_size_inches()) == plots.TRAJECTORY_FIGSIZE and fig.dpi == 100
     assert fig.axes[0].get_xlim() == O.LOSS_SURFACES["rosenbrock"].window[:2]
-    contours = [c for c in fig.axes[0].collections if isinstance(c, ContourSet)]
-    assert len(contours) == 1
+    rosenbrock = contours(fig)
+    assert len(rosenbrock) == 1
     assert view.show(O.compare_optimizers("rosenbrock", THREE, steps=80, lr=1e-4)) is fig
-    assert [c for c in fig.axes[0].collections if isinstance(c, ContourSet)] == contours  # kept
+    assert contours(fig) == rosenbrock  # kept
     view.show(O.compare_optimizers("saddle", THREE, steps=20))
-    again = [c for c in fig.axes[0].collections if isinstance(c, ContourSet)]
-    assert len(again) == 1 and again != contours
+    assert len(contours(fig)) == 1 and contours(fig) != rosenbrock and contours(fig, visible=False) == rosenbrock
     assert fig.axes[1].get_yscale() == "linear"
+    view.show(O.compare_optimizers("rosenbrock", THREE, steps=20))
+    assert contours(fig) == rosenbrock  # shown again, not made again
 
 
 def test_every_plot_function_returns_a_figure():

@@ -76,15 +76,29 @@ def _levels(name: str, values: np.ndarray) -> np.ndarray:
     return np.geomspace(0.02, top, 12)
 
 
+WINDOW_STEP = 0.5
+"""A window enlarged for a start point outside it grows in steps of this size (see :func:`_window`)."""
+
+
 def _window(surface: ex.LossSurface, starts: Sequence[np.ndarray]) -> tuple[float, float, float, float]:
-    """The surface's window, enlarged to include every start point (with a margin)."""
+    """The surface's window, enlarged to include every start point (with a margin).
+
+    An enlarged side moves out to a multiple of :data:`WINDOW_STEP`: a start dragged outside the window
+    gives a few windows (and contour sets) rather than a new one at every step of the slider.
+    """
     x0, x1, y0, y1 = surface.window
     for s in starts:
         x, y = float(s[0]), float(s[1])
         mx, my = 0.05 * (x1 - x0), 0.05 * (y1 - y0)
-        x0, x1 = min(x0, x - mx), max(x1, x + mx)
-        y0, y1 = min(y0, y - my), max(y1, y + my)
-    return x0, x1, y0, y1
+        if x - mx < x0:
+            x0 = WINDOW_STEP * np.floor((x - mx) / WINDOW_STEP)
+        if x + mx > x1:
+            x1 = WINDOW_STEP * np.ceil((x + mx) / WINDOW_STEP)
+        if y - my < y0:
+            y0 = WINDOW_STEP * np.floor((y - my) / WINDOW_STEP)
+        if y + my > y1:
+            y1 = WINDOW_STEP * np.ceil((y + my) / WINDOW_STEP)
+    return float(x0), float(x1), float(y0), float(y1)
 
 
 def _run_label(run: ex.SurfacePath) -> str:
@@ -128,6 +142,9 @@ def _settings_text(comparison: ex.OptimizerComparison) -> str:
         parts.append(f"ρ = {comparison.runs['rmsprop'].settings['rho']:g}")
     return "; ".join(parts)
 
+
+SURFACES_KEPT = 8
+"""Surfaces (and windows) whose contours a :class:`TrajectoryView` keeps."""
 
 TRAJECTORY_FIGSIZE = (9.6, 4.2)
 """Inches of :func:`trajectory_plot`'s figure."""
@@ -207,8 +224,7 @@ class TrajectoryView(View):
         self.figure = new_figure(1, 2, figsize=TRAJECTORY_FIGSIZE)
         self.figure.subplots_adjust(**_TRAJECTORY_LAYOUT)
         left, right = self.figure.axes
-        self._surface_key: tuple | None = None
-        self._surface_artists: list = []  # the contour set, the plateau's shading and notes
+        self._surfaces: dict[tuple, list] = {}  # (surface, window) -> its contour set, shading and notes
         self.paths = {m: left.plot([], [], color=c, linewidth=1.3, markersize=2.2, alpha=0.9)[0]
                       for m, c in OPTIMIZER_COLOURS.items()}
         self.exits = {m: left.plot([], [], marker="x", color=c, markersize=8, markeredgewidth=2)[0]
@@ -249,16 +265,25 @@ class TrajectoryView(View):
         self.results.set_text(_results_text(comparison))
 
     def _surface(self, surface: ex.LossSurface, window: tuple[float, float, float, float]) -> None:
-        """Contours, shading, limits and title of the path panel: made again only for a new surface or window."""
+        """Contours, shading, limits and title of the path panel: made once per surface and window.
+
+        The artists of the last :data:`SURFACES_KEPT` surfaces and windows are kept (hidden when not shown),
+        so that going back to a surface costs nothing.
+        """
         left = self.figure.axes[0]
         key = (surface.name, window)
-        if key != self._surface_key:
-            for artist in self._surface_artists:
-                artist.remove()
+        if key not in self._surfaces:
             before = {*left.collections, *left.patches, *left.texts}
             _static_panel(left, surface, window)
-            self._surface_artists = [a for a in (*left.collections, *left.patches, *left.texts) if a not in before]
-            self._surface_key = key
+            self._surfaces[key] = [a for a in (*left.collections, *left.patches, *left.texts) if a not in before]
+            while len(self._surfaces) > SURFACES_KEPT:
+                for artist in self._surfaces.pop(next(iter(self._surfaces))):
+                    artist.remove()
+        for shown, artists in self._surfaces.items():
+            for artist in artists:
+                artist.set_visible(shown == key)
+        left.set_xlim(window[0], window[1])
+        left.set_ylim(window[2], window[3])
         left.set_title(self.title or f"f = {surface.formula}", fontsize=10)
 
     def _loss_panel(self, comparison: ex.OptimizerComparison, surface: ex.LossSurface) -> None:

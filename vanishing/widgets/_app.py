@@ -55,7 +55,7 @@ from matplotlib.figure import Figure
 from traitlets import TraitError
 
 from ..plots import to_png
-from ..plots._style import View, style
+from ..plots._style import View, pin_x_labels, style
 
 __all__ = ["App"]
 
@@ -437,12 +437,16 @@ class App:
     def _draw(self, result: Any) -> tuple[Figure, bytes]:
         """Show ``result`` in the view (made at the first call) and encode the figure: (figure, PNG)."""
         with style():  # the figure's state and its PNG belong together: no other drawing in between
-            if self._view is None:
+            first = self._view is None
+            if first:
                 self._view = self._make_view()
             figure = self._view.show(result)
             if not isinstance(figure, Figure):
                 raise TypeError(f"the view's show() returned {type(figure).__name__}, not a matplotlib Figure")
-            return figure, to_png(figure, fast=True)
+            png = to_png(figure, fast=True)
+            if first:
+                pin_x_labels(figure)  # the view's figure is drawn again and again: see pin_x_labels
+            return figure, png
 
     def _show_png(self, png: bytes) -> None:
         self.image.value = png

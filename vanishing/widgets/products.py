@@ -63,14 +63,15 @@ class _Products:
     products), in float32 whatever the dtype, and multiplied in the dtype one row at a time; the exact
     product's log is the running sum of the factors' logs in float64. A numpy generator gives the same
     numbers drawn in one block or in several, so a row drawn later is the row one block would have held.
-    The product and the sum after every row are kept (for 800 rows of 2000 float64 values: 25 MB).
+    The product and the sum after every row are kept (for 800 rows of 2000 float64 values: 25 MB; two
+    settings are kept).
     """
 
     def __init__(self, factor: str, spread: float, p_active: float, dtype: str, seed: int) -> None:
         self.factor, self.spread, self.p_active, self.dtype = factor, spread, p_active, np.dtype(dtype)
         self.rng = np.random.default_rng(seed)
-        self.products: list[np.ndarray] = []
-        self.log_sums: list[np.ndarray] = []
+        self.products = np.empty((0, TRIALS), dtype=self.dtype)  # (rows done, TRIALS): the product after each row
+        self.log_sums = np.empty((0, TRIALS))  # the sum of the factors' logs after each row
 
     def at(self, depth: int, *, spread: float, p_active: float) -> ProductDistribution:
         """The distribution after ``depth`` factors (``spread`` and ``p_active`` as the result states them)."""
@@ -90,27 +91,37 @@ class _Products:
             exact_log10_quantiles=(float(q[0]), float(q[1]), float(q[2])))
 
     def _extend(self, rows: int) -> None:
-        factors, logs = self._rows(rows)
-        product = self.products[-1].copy() if self.products else np.ones(TRIALS, dtype=self.dtype)
-        log_sum = self.log_sums[-1].copy() if self.log_sums else np.zeros(TRIALS)
+        """Draw ``rows`` more rows; keep the product and the log sum after each (one row after the other)."""
+        factors, logs = self._rows(rows)  # factors in float32 (float64 for float64): rounded row by row below
+        products = np.zeros((rows, TRIALS), dtype=self.dtype)
+        product = self.products[-1] if len(self.products) else np.ones(TRIALS, dtype=self.dtype)
         # underflow to 0 is the subject here: numpy would warn at every product that rounds to a subnormal or to 0
         with np.errstate(under="ignore"):
-            for row, log_row in zip(factors, logs, strict=True):
-                product *= row
-                log_sum += log_row
-                self.products.append(product.copy())
-                self.log_sums.append(log_sum.copy())
+            for i in range(rows):
+                if not product.any():
+                    break  # every product is 0 and stays 0 (the rows left are zeros already)
+                product = np.multiply(product, factors[i].astype(self.dtype, copy=False), out=products[i])
+        # the running sum in float64, from the last row's sum: np.add.accumulate adds one row after the other
+        log_sums = logs.astype(np.float64)
+        log_sums[0] += self.log_sums[-1] if len(self.log_sums) else 0.0
+        np.add.accumulate(log_sums, axis=0, out=log_sums)
+        self.products = np.concatenate([self.products, products]) if len(self.products) else products
+        self.log_sums = np.concatenate([self.log_sums, log_sums]) if len(self.log_sums) else log_sums
 
     def _rows(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        """``rows`` more rows of factors (in the dtype) and of their logs (float32), drawn as the experiment does."""
+        """``rows`` more rows of factors and of their logs (float32), drawn as the experiment does.
+
+        The factors are float32, or float64 for the float64 products; they are rounded to the dtype when a
+        row is multiplied in (rows after the products are all 0 need no rounding: float16's is slow).
+        """
         shape = (rows, TRIALS)
         if self.factor == "uniform":
             u = 1.0 - self.rng.random(shape, dtype=np.float32)  # in (0, 1]
-            return u.astype(self.dtype, copy=False), np.log(u)
+            return u, np.log(u)
         if self.factor == "relu":
             active = (self.rng.random(shape, dtype=np.float32) < self.p_active).astype(np.float32)
             with np.errstate(divide="ignore"):
-                return active.astype(self.dtype, copy=False), np.log(active)
+                return active, np.log(active)
         a = np.abs(self.rng.standard_normal(shape, dtype=np.float32))
         a *= np.float32(self.spread if self.factor == "sigmoid" else 2.0 * self.spread)  # tanh'(z) = 4 sigma'(2z)
         # factors in float64 only when the products are float64: a float32 factor would round the smallest ones
@@ -121,7 +132,7 @@ class _Products:
         if self.factor == "tanh":
             work *= 4
             logs += np.float32(np.log(4.0))
-        return work.astype(self.dtype, copy=False), logs
+        return work, logs
 
 
 def product_underflow(**initial_values: Any) -> App:

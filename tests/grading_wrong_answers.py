@@ -225,4 +225,21 @@ diagnosis_e = "saturated units"
     "08-check_fix-E": '''
 fix_e = {"init": "he_uniform"}
 ''',
+    # --- 09 what practitioners do ---------------------------------------------------------------------------------
+    # the branch alone: the identity path of x + F(x) is missing from dx
+    "09-check_residual_backward": '''
+def residual_backward(x, W, b, dout):
+    h = np.tanh(x)
+    return (dout @ W.T) * (1 - h**2), h.T @ dout, dout.sum(axis=0)
+''',
+    # the notebook's own fix 1/sqrt(50): the stream still grows 2.7-fold
+    "09-check_branch_scale": '''
+branch_scale = 1 / np.sqrt(50)
+''',
+    # both steps rescaled to length lr: value clipping taken for norm clipping
+    "09-check_clipped_steps": '''
+g = np.array([6.0, -0.5, 0.2])
+step_norm = -0.1 * g / np.linalg.norm(g)
+step_value = -0.1 * g / np.linalg.norm(g)
+''',
 }

@@ -8,7 +8,7 @@ import pytest
 
 import vanishing as vn
 from vanishing import activations, init, losses, optim
-from vanishing.layers import BatchNorm, Dense, Parameters, Sequential
+from vanishing.layers import BatchNorm, Dense, LayerNorm, Parameters, Residual, Sequential
 
 
 def rng():
@@ -131,6 +131,36 @@ ROWS = [
                                                                                        np.array([0, 3])),
      ValueError, ["target", "[0, 3]", "0..2"]),
     ("optimizer on something with no parameters", lambda: optim.SGD(object()), TypeError, ["model", "params"]),
+    # residual blocks, LayerNorm, clipping, deep networks
+    ("residual block that changes the width", lambda: Residual([Dense(4, 3, rng=rng())]), ValueError,
+     ["block", "width 4", "width 3", "same shape"]),
+    ("residual block of things that are not layers", lambda: Residual(["relu"]), TypeError,
+     ["layers[0]", "'relu'", "Layer"]),
+    ("residual branch scale that is not a number", lambda: Residual([Dense(3, 3, rng=rng())], scale="half"),
+     TypeError, ["scale", "'half'", "a number"]),
+    ("residual input of the wrong width", lambda: Residual([Dense(3, 3, rng=rng())]).forward(np.zeros((2, 4))),
+     ValueError, ["(2, 4)", "(N, 3)"]),
+    ("layernorm width mismatch", lambda: LayerNorm(3).forward(np.zeros((4, 2))), ValueError, ["(4, 2)", "(N, 3)"]),
+    ("layernorm of zero features", lambda: LayerNorm(0), ValueError, ["num_features", "0", "(0, inf)"]),
+    ("layernorm negative eps", lambda: LayerNorm(3, eps=-1e-5), ValueError, ["eps", "-1e-05", "(0, inf)"]),
+    ("layernorm float32 input to float64 parameters", lambda: LayerNorm(3).forward(np.zeros((2, 3), np.float32)),
+     TypeError, ["float32", "float64"]),
+    ("clipping with both thresholds", lambda: vn.train.GradientClipping(max_norm=1.0, max_value=1.0), ValueError,
+     ["max_norm=1.0", "max_value=1.0", "exactly one"]),
+    ("clipping with no threshold", lambda: vn.train.GradientClipping(), ValueError, ["max_norm=None", "exactly one"]),
+    ("clipping at a negative norm", lambda: vn.train.GradientClipping(max_norm=-1.0), ValueError,
+     ["max_norm", "-1.0", "(0, inf)"]),
+    ("clip_grad_value at zero", lambda: optim.clip_grad_value({"w": np.ones(2)}, 0.0), ValueError,
+     ["max_value", "0.0", "(0, inf)"]),
+    ("clip_grad_norm with a nan threshold", lambda: optim.clip_grad_norm({"w": np.ones(2)}, float("nan")),
+     ValueError, ["max_norm", "nan", "finite"]),
+    ("unknown normalization in deep_mlp", lambda: vn.models.deep_mlp(2, 3, 2, 1, rng=rng(), norm="groupnorm"),
+     ValueError, ["norm", "'groupnorm'", "'layernorm'"]),
+    ("deep_mlp of zero blocks", lambda: vn.models.deep_mlp(2, 3, 0, 1, rng=rng()), ValueError,
+     ["depth", "0", "(0, inf)"]),
+    ("branch scale on a plain deep_mlp", lambda: vn.models.deep_mlp(2, 3, 2, 1, rng=rng(), residual=False,
+                                                                    scale=0.5),
+     ValueError, ["scale=0.5", "residual=False", "allowed"]),
 ]
 
 

@@ -114,3 +114,57 @@ def test_layernorm_rejects_a_wrong_width_and_dtype():
         LayerNorm(4).forward(np.zeros((2, 3)))
     with pytest.raises(TypeError, match="dtype float32"):
         LayerNorm(4).forward(np.zeros((2, 4), dtype=np.float32))
+
+
+# --- vanishing.models.deep_mlp: deep networks of residual (or plain) blocks ----------------------------------------
+
+def test_deep_mlp_plain_and_residual_draw_the_same_weights_and_differ_in_the_skips_only():
+    plain = vn.models.deep_mlp(4, 6, 3, 2, "tanh", rng=np.random.default_rng(0), residual=False)
+    residual = vn.models.deep_mlp(4, 6, 3, 2, "tanh", rng=np.random.default_rng(0))
+    assert len(plain) == 1 + 3 * 2 + 2 and len(residual) == 1 + 3 + 2
+    assert all(isinstance(layer, Residual) for layer in residual.layers[1:4])
+    assert [layer.params["W"].tolist() for layer in plain.leaves() if isinstance(layer, Dense)] == \
+        [layer.params["W"].tolist() for layer in residual.leaves() if isinstance(layer, Dense)]
+    x = np.random.default_rng(1).standard_normal((5, 4))
+    stream = plain[0].forward(x)
+    for block in residual.layers[1:4]:
+        stream = stream + block.block.forward(stream)  # x + F(x) with F = tanh -> Dense
+    expected = residual[-1].forward(residual[-2].forward(stream))
+    assert np.allclose(residual.forward(x), expected)
+
+
+@pytest.mark.parametrize("norm", ["batchnorm", "layernorm"])
+def test_deep_mlp_puts_the_normalization_first_in_every_block(norm):
+    model = vn.models.deep_mlp(3, 4, 2, 2, "relu", rng=np.random.default_rng(0), norm=norm)
+    kind = vn.models.NORMALIZATIONS[norm]
+    for block in model.layers[1:3]:
+        assert [type(layer) for layer in block.block] == [kind, vn.activations.ReLU, Dense]
+
+
+def test_deep_mlp_zero_init_starts_every_block_as_the_identity_and_scale_shrinks_the_branch():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 3))
+    model = vn.models.deep_mlp(3, 5, 4, 2, "relu", rng=np.random.default_rng(0), zero_init=True)
+    first = model[0].forward(x)
+    for block in model.layers[1:5]:
+        assert np.array_equal(block.forward(first), first)
+    scaled = vn.models.deep_mlp(3, 5, 4, 2, "relu", rng=np.random.default_rng(0), scale=0.25)
+    assert all(block.scale == 0.25 for block in scaled.layers[1:5])
+
+
+def test_deep_mlp_gradients_match_finite_differences():
+    rng = np.random.default_rng(3)
+    model = vn.models.deep_mlp(3, 4, 3, 2, "tanh", rng=rng, norm="layernorm", scale=0.5)
+    for layer in model.leaves():
+        if isinstance(layer, LayerNorm):
+            layer.params["gamma"][:] = rng.uniform(0.5, 2.0, 4)
+            layer.params["beta"][:] = rng.standard_normal(4)
+    errors = check_model(model, vn.make_loss("softmax_ce"), rng.standard_normal((5, 3)), rng.integers(0, 2, 5))
+    assert max(errors.values()) < TOL, errors
+
+
+def test_deep_mlp_refuses_a_branch_scale_or_zero_init_without_residual_blocks():
+    with pytest.raises(ValueError, match="scale=0.5.*residual=False"):
+        vn.models.deep_mlp(3, 4, 2, 2, rng=np.random.default_rng(0), residual=False, scale=0.5)
+    with pytest.raises(ValueError, match="zero_init=True"):
+        vn.models.deep_mlp(3, 4, 2, 2, rng=np.random.default_rng(0), residual=False, zero_init=True)

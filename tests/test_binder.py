@@ -47,6 +47,7 @@ COURSE = {
     "06": "06_batch_normalization.ipynb",
     "07": "07_optimizers.ipynb",
     "08": "08_capstone.ipynb",
+    "09": "09_what_practitioners_do.ipynb",
 }
 """The course map: number -> the notebook's file name (in notebooks/ and solutions/)."""
 

@@ -16,7 +16,7 @@ from ..experiments.batchnorm import BATCHNORM_ACTIVATIONS, BatchNormRun
 from ..models import BATCHNORM_POSITIONS, mlp
 from ..optim import SGD
 from ..plots.batchnorm import BatchNormFlowView
-from ..train import DivergenceError, StopAfter, TrainState, evaluate, fit
+from ..train import DivergenceError, TrainState, evaluate, fit
 from ._training import Session, TrainingApp
 
 __all__ = ["batchnorm_flow"]
@@ -84,8 +84,8 @@ def _train(live: Session, activation: str, batchnorm: str, depth: int, batch_siz
 
     try:
         history = fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train,
-                      epochs=math.ceil(steps * batch_size / len(X_train)) + 1, batch_size=batch_size, rng=order_rng,
-                      callbacks=[norms, StopAfter(steps), live.callback(steps, snapshot)])
+                      steps=steps, batch_size=batch_size, rng=order_rng,
+                      callbacks=[norms, live.callback(steps, snapshot)])
     except DivergenceError as error:
         live.diverged = str(error)
         return result(error.history.loss, True, math.nan)

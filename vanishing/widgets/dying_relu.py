@@ -16,7 +16,7 @@ from ..experiments.dying_relu import OPTIMIZER_CHOICES, DyingRun
 from ..models import mlp
 from ..optim import make_optimizer
 from ..plots.dying_relu import DyingView
-from ..train import DivergenceError, StopAfter, TrainState, accuracy, fit
+from ..train import DivergenceError, TrainState, accuracy, fit
 from ._training import Session, TrainingApp
 
 __all__ = ["dying_explorer"]
@@ -87,8 +87,8 @@ def _train(live: Session, lr: float, bias: float, optimizer: str, weight_decay: 
 
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
         try:
-            history = fit(model, "bce_logits", opt, X, y, epochs=-(-steps // -(-POINTS // BATCH)), batch_size=BATCH,
-                          rng=rng, callbacks=[recorder, StopAfter(steps), live.callback(steps, snapshot)])
+            history = fit(model, "bce_logits", opt, X, y, steps=steps, batch_size=BATCH,
+                          rng=rng, callbacks=[recorder, live.callback(steps, snapshot)])
             return result(history.loss, None, accuracy(model, "bce_logits", X, y))
         except DivergenceError as error:
             live.diverged = str(error)

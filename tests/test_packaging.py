@@ -199,7 +199,7 @@ def test_readme_binder_badge_opens_start_notebook(repo_root):
 def test_readme_course_map_covers_every_notebook(repo_root):
     readme = (repo_root / "README.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\|\s*(\d\d)\s*\|", readme, flags=re.MULTILINE))
-    assert rows == {f"{n:02d}" for n in range(9)}
+    assert rows == {f"{n:02d}" for n in range(10)}
     for path in (repo_root / "solutions").glob("*.ipynb"):
         assert path.name[:2] in rows, f"{path.name} is not in README.md's course map"
 

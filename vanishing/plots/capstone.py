@@ -336,12 +336,13 @@ class DashboardView(View):
         zero = [f"{names[k]} in {_zero_layers(v[-1:])}" for k, v in series.items() if _zero_layers(v[-1:])]
         self.panels[5].zeros.set_text("exactly 0:\n" + "\n".join(zero) if zero else "")
         for (kind, when), line in self.profile_lines.items():
-            line.set_data(layers, _positive(series[kind][0 if when == "first" else -1]))
+            record = 0 if when == "first" else -1
+            line.set_data(layers, _positive(series[kind][record]))
+            line.set_label(f"{names[kind]}, step {run.grad_steps[record]}")
         log_y(ax, _positive(np.array([v[i] for v in series.values() for i in (0, -1)])))
         ax.set_ylabel("norm (log scale)")
         ax.set_xticks(layers[:: math.ceil(d / 10)] if d > 12 else layers)
-        self.profile_legend.show([(line, f"{names[kind]}, step {run.grad_steps[0 if when == 'first' else -1]}")
-                                  for (kind, when), line in self.profile_lines.items()])
+        self.profile_legend.show([(line, line.get_label()) for line in self.profile_lines.values()])
 
 
 def dashboard(run: DashboardRun) -> Figure:

@@ -476,7 +476,8 @@ def test_elu_widget_gives_the_experiments_state_for_every_depth():
     for activation, init, centre in (("elu", "default", False), ("relu", "lecun", True), ("selu", "default", False)):
         for depth in (5, 20, 3, 40, 12):  # deeper networks computed now and then, shallower ones sliced
             kept = _compute(activation, 1.6, depth, init, centre, 2)
-            fresh = elu_explorer_state(activation, alpha=1.6, depth=depth, init=init, centre=centre, seed=2)
+            fresh = elu_explorer_state(activation, alpha=1.6, depth=depth, init=init, centre=centre,
+                                       rng=np.random.default_rng(2))
             assert same_result(kept.layers, fresh.layers), (activation, depth)
             assert (kept.reference is None) == (fresh.reference is None)
             assert kept.reference is None or same_result(kept.reference, fresh.reference)
@@ -502,7 +503,7 @@ def test_batchnorm_widget_trains_as_the_experiment():
     app = batchnorm_flow(preset="sigmoid, BN before", steps=40)
     v = app.values
     fresh = batchnorm_training(v["activation"], v["batchnorm"], depth=v["depth"], batch_size=v["batch_size"],
-                               lr=v["lr"], steps=v["steps"], probe=0, seed=v["seed"])
+                               lr=v["lr"], steps=v["steps"], probe=0, rng=np.random.default_rng(v["seed"]))
     assert same_result(app.result, fresh)
 
 

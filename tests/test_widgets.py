@@ -513,7 +513,8 @@ def test_leaky_widget_explores_as_the_experiment():
 
     app = leaky_explorer(preset="PReLU from α = 0.25")
     v = app.values
-    fresh = explore_variant(v["variant"], v["alpha"], depth=v["depth"], bias=v["bias"], seeds=(0, 1, 2))
+    fresh = explore_variant(v["variant"], v["alpha"], depth=v["depth"], bias=v["bias"],
+                            rng=np.random.default_rng(v["seed"]))
     kept = app.result
     assert kept.label == fresh.label and np.array_equal(kept.derivative, fresh.derivative)
     for a, b in zip(kept.runs + kept.baseline, fresh.runs + fresh.baseline, strict=True):
@@ -524,7 +525,7 @@ def test_stop_between_the_seeds_of_a_leaky_exploration():
     from vanishing.widgets import leaky_explorer
 
     app = leaky_explorer(seed=40)
-    app.controls["seed"].value = 50  # seeds not run before: the first run is still going when Stop is pressed
+    app.controls["seed"].value = 50  # a new setting: the first run is still going when Stop is pressed
     app.background, app.live = True, False
     app.run()
     app.stop()  # at once: before the thread has even started to train

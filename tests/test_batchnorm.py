@@ -111,9 +111,9 @@ def test_batchnorm_mlp_uses_he_for_relu_and_the_given_bias():
 def sigmoid_runs():
     options = {"depth": 10, "width": 32, "batch_size": 32, "lr": 0.1, "steps": 60, "probe": 64, "probe_every": 10}
     return {
-        "none": bn_exp.batchnorm_training("sigmoid", "none", **options),
-        "before": bn_exp.batchnorm_training("sigmoid", "before", **options),
-        "noisy": bn_exp.batchnorm_training("sigmoid", "before", noise=1.0, **options),
+        "none": bn_exp.batchnorm_training("sigmoid", "none", **options, rng=np.random.default_rng(0)),
+        "before": bn_exp.batchnorm_training("sigmoid", "before", **options, rng=np.random.default_rng(0)),
+        "noisy": bn_exp.batchnorm_training("sigmoid", "before", noise=1.0, **options, rng=np.random.default_rng(0)),
     }
 
 
@@ -147,24 +147,37 @@ def test_noisy_batchnorm_moves_the_layer_inputs_far_more_and_still_trains(sigmoi
 
 
 def test_batchnorm_training_is_deterministic_and_probes_do_not_disturb_it():
-    a = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=0)
-    b = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=32)
+    a = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=0, rng=np.random.default_rng(4))
+    b = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=32, rng=np.random.default_rng(4))
     assert np.array_equal(a.loss, b.loss) and np.array_equal(a.grad_norms, b.grad_norms)
     assert a.input_mean.shape == (0, 3, 32) and a.probe_steps.size == 0
+    other = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=0, rng=np.random.default_rng(5))
+    assert not np.array_equal(a.loss, other.loss)
+
+
+def test_batchnorm_training_noise_changes_neither_the_weights_nor_the_batches():
+    """Weights, batch order and noise come from three generators spawned from rng: a clean run and a run with
+    tiny noise share the first two, so their losses agree to far below the noise's own effect."""
+    clean = bn_exp.batchnorm_training("sigmoid", "before", depth=3, steps=3, probe=0, rng=np.random.default_rng(6))
+    noisy = bn_exp.batchnorm_training("sigmoid", "before", depth=3, steps=3, probe=0, noise=1e-12,
+                                      rng=np.random.default_rng(6))
+    np.testing.assert_allclose(noisy.loss, clean.loss, rtol=1e-9)
+    assert not np.array_equal(noisy.loss, clean.loss)  # the noise is there, only tiny
 
 
 def test_batchnorm_training_reports_divergence():
-    run = bn_exp.batchnorm_training("relu", "after", depth=4, lr=100.0, steps=100, probe=0)
+    run = bn_exp.batchnorm_training("relu", "after", depth=4, lr=100.0, steps=100, probe=0,
+                                    rng=np.random.default_rng(0))
     assert run.diverged and run.steps < 100 and np.isnan(run.test_accuracy)
     assert run.grad_norms.shape[0] == run.steps
     assert isinstance(bn_plots.batchnorm_flow_plot(run), Figure)  # the plot marks where it diverged
 
 
 @pytest.mark.parametrize("bad", [{"activation": "elu"}, {"batchnorm": "middle"}, {"depth": 0}, {"batch_size": 1},
-                                 {"noise": 2.0}, {"probe": 1}, {"seed": -1}, {"lr": 0.0}])
+                                 {"noise": 2.0}, {"probe": 1}, {"rng": 0}, {"lr": 0.0}])
 def test_batchnorm_training_rejects_bad_settings(bad):
     with pytest.raises((ValueError, TypeError), match=next(iter(bad))):
-        bn_exp.batchnorm_training(**{"steps": 2, "batchnorm": "before", **bad})
+        bn_exp.batchnorm_training(**{"steps": 2, "batchnorm": "before", "rng": np.random.default_rng(0), **bad})
 
 
 # --------------------------------------------------------------------------------------------- section 4

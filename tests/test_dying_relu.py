@@ -192,10 +192,10 @@ def test_momentum_revivals_are_predicted_from_the_velocity():
 # --- how units die in practice --------------------------------------------------------------------------------------
 
 def test_dying_run_records_match_a_direct_count():
-    run = ex.dying_run(0.1, steps=30)
+    run = ex.dying_run(0.1, steps=30, rng=rng(1))
     assert run.alive.shape == (len(run.steps), 48) and run.steps[0] == 0 and run.steps[-1] == 30
-    X, _ = ex._moons(200, 0)
-    model = vn.mlp([2, 16, 16, 16, 1], "relu", rng=rng(1), init="he_uniform")
+    X, _ = vn.data.two_moons(200, noise=0.1, rng=rng(0))  # the same points in every run
+    model = vn.mlp([2, 16, 16, 16, 1], "relu", rng=rng(1), init="he_uniform")  # rng draws the weights first
     acts = vn.diagnostics.collect_activations(model, X, train_mode=True)
     relu = [a.out for a in acts if isinstance(a.layer, vn.activations.ReLU)]
     alive = np.concatenate([vn.diagnostics.alive_units(out) for out in relu])
@@ -204,7 +204,7 @@ def test_dying_run_records_match_a_direct_count():
 
 
 def test_dying_run_keeps_a_diverged_run():
-    run = ex.dying_run(10.0, weight_decay=1.0, steps=100)  # lr * decay = 10: the weights blow up
+    run = ex.dying_run(10.0, weight_decay=1.0, steps=100, rng=rng())  # lr * decay = 10: the weights blow up
     assert run.diverged is not None and len(run.loss) == run.diverged
     assert run.steps[-1] == run.diverged - 1
     assert np.isnan(run.accuracy)
@@ -212,16 +212,20 @@ def test_dying_run_keeps_a_diverged_run():
 
 def test_dying_run_rejects_bad_settings():
     with pytest.raises(ValueError, match="optimizer"):
-        ex.dying_run(optimizer="lbfgs")
+        ex.dying_run(optimizer="lbfgs", rng=rng())
     with pytest.raises(ValueError, match="lr"):
-        ex.dying_run(lr=0.0)
+        ex.dying_run(lr=0.0, rng=rng())
+    with pytest.raises(TypeError, match="rng=0"):
+        ex.dying_run(rng=0)
 
 
-def test_dead_after_training_is_the_mean_over_seeds_and_cached():
-    value = ex.dead_after_training(0.5, seeds=(0, 1), steps=20)
-    runs = [ex.dying_run(0.5, seed=seed, steps=20, every=20).dead_end for seed in (0, 1)]
+def test_dead_after_training_is_the_mean_over_the_spawned_generators():
+    value = ex.dead_after_training(0.5, rng=rng(4), runs=2, steps=20)
+    runs = [ex.dying_run(0.5, steps=20, every=20, rng=g).dead_end for g in rng(4).spawn(2)]
     assert value == pytest.approx(np.mean(runs))
-    assert ex.dead_after_training(0.5, seeds=(0, 1), steps=20) == value
+    assert ex.dead_after_training(0.5, rng=rng(4), runs=2, steps=20) == value
+    with pytest.raises(ValueError, match="runs"):
+        ex.dead_after_training(0.5, rng=rng(), runs=0)
 
 
 def test_born_dead_probability_is_below_the_single_input_bound_and_grows_with_depth():
@@ -262,7 +266,7 @@ def test_check_dying_lr_verdicts():
     low = vn.checks.check_dying_lr(0.1)
     assert low.passed is False and "no more than half" in low.message
     lr = 1.0
-    while ex.dead_after_training(lr) <= 0.5:
+    while ex.dead_after_training(lr, rng=rng(0)) <= 0.5:
         lr *= 1.25
     assert vn.checks.check_dying_lr(lr).passed is True
     high = vn.checks.check_dying_lr(20.0)
@@ -304,10 +308,10 @@ def test_every_plot_draws_a_figure_and_rejects_the_wrong_input():
         plots.momentum_plot((1, 10), (0.0, 0.9), np.array([[0.0, 0.0], [0.5, 0.2]])),
         plots.dead_units_plot({0: [0.7, 0.5], 16: [0.7, 0.67]}, {0: 0.9, 16: 0.6}, 0.67),
         plots.dead_layer_plot({"dead": {"0.W": 0.0, "0.b": 0.0, "2.W": 0.0, "2.b": 0.1}}),
-        plots.dying_grid_plot({(0.1, 0.0): ex.dying_run(steps=10)}),
+        plots.dying_grid_plot({(0.1, 0.0): ex.dying_run(steps=10, rng=rng())}),
         plots.born_dead_plot((2,), born, trials=20, inputs=32),
         plots.batchnorm_plot({0.5: ([0, 1, 2], [0.0, 0.0, 0.0], [1.0, 0.5, 0.0])}),
-        plots.dying_dashboard(ex.dying_run(steps=10)),
+        plots.dying_dashboard(ex.dying_run(steps=10, rng=rng())),
     ]
     assert all(isinstance(fig, Figure) for fig in figures)
     with pytest.raises(TypeError, match="dead_run"):

@@ -179,11 +179,19 @@ def test_sign_patterns_elu_inputs_have_both_signs():
 
 
 def test_explorer_state_reference():
-    state = ex.elu_explorer_state("elu", depth=3, seed=1)
+    state = ex.elu_explorer_state("elu", depth=3, rng=np.random.default_rng(1))
     assert state.reference is not None and state.reference.activation == "relu"
-    assert ex.elu_explorer_state("relu", depth=3).reference is None
-    with pytest.raises(ValueError, match="seed=-1"):
-        ex.elu_explorer_state("elu", seed=-1)
+    assert ex.elu_explorer_state("relu", depth=3, rng=np.random.default_rng(1)).reference is None
+    with pytest.raises(TypeError, match="rng=1"):
+        ex.elu_explorer_state("elu", rng=1)
+
+
+def test_explorer_state_parts_draw_from_copies_of_rng():
+    rng = np.random.default_rng(7)
+    state = ex.elu_explorer_state("selu", depth=3, width=8, n=16, rng=rng)
+    alone = ex.bias_shift_layers("relu", depth=3, width=8, n=16, init="he", rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(state.reference.mean, alone.mean)  # drawn from a copy of rng: as if alone
+    assert rng.random() == np.random.default_rng(7).random()  # rng itself was not advanced
 
 
 # --- self-checks ----------------------------------------------------------------------------------------------------
@@ -265,7 +273,7 @@ def test_plots_return_figures():
         plots.zigzag_plot(runs, note="one draw"),
         plots.training_plot({"relu": np.array([[0.7, 0.5], [0.6, 0.4]]), "elu": np.array([[0.7, 0.3], [0.6, 0.2]])},
                             {"relu": np.array([0.9, 0.8]), "elu": np.array([1.0, 0.9])}, title="test"),
-        plots.elu_explorer_plot(ex.elu_explorer_state("elu", depth=4)),
+        plots.elu_explorer_plot(ex.elu_explorer_state("elu", depth=4, rng=np.random.default_rng(0))),
     ]
     for fig in figures:
         assert isinstance(fig, Figure) and fig.axes

@@ -17,6 +17,11 @@ from vanishing.plots import leaky as plots
 LONG = {"steps": 500, "every": 10, "batch_size": 100, "until_flat": True}
 """Section 5's run: SGD until the loss curve is flat (fitted or stalled), batches of 100."""
 
+
+def seeded(seed):
+    """The generators of the notebook's seed ``seed`` (section 5): weights from seed, batch order from seed + 10000."""
+    return {"rng": np.random.default_rng(seed), "order_rng": np.random.default_rng(seed + 10_000)}
+
 # --------------------------------------------------------------------------------------------- data and measures
 
 
@@ -45,10 +50,10 @@ def test_whole_data_measures_count_units_negative_on_every_row_as_dead():
 
 
 def test_stop_when_flat_stops_a_fitted_and_a_stalled_run_and_names_why():
-    fitted = ex.train_variant("prelu", {"alpha": 0.25}, seed=0, **LONG)
+    fitted = ex.train_variant("prelu", {"alpha": 0.25}, **seeded(0), **LONG)
     assert fitted.stopped == "fitted" and fitted.final_loss < 0.05
     assert np.all(fitted.loss[:-1] >= 0.05)  # it stopped at the first record below the threshold
-    stalled = ex.train_variant("relu", seed=0, **LONG)
+    stalled = ex.train_variant("relu", **seeded(0), **LONG)
     assert stalled.stopped == "stalled" and stalled.record_steps[-1] == 100
     assert abs(stalled.loss[-1] - stalled.loss[0]) < 1e-4
     with pytest.raises(TypeError, match="Probe"):
@@ -86,7 +91,7 @@ def _notebook_run(activation, options, seed):
 @pytest.mark.parametrize(("activation", "options"), [("leaky_relu", {"alpha": 0.25}), ("rrelu", {})])
 def test_train_variant_is_the_notebooks_section_5_run(activation, options):
     steps, loss, dead, reason = _notebook_run(activation, options, seed=1)
-    run = ex.train_variant(activation, options, seed=1, **LONG)
+    run = ex.train_variant(activation, options, **seeded(1), **LONG)
     np.testing.assert_array_equal(run.record_steps, steps)
     np.testing.assert_array_equal(run.loss, loss)
     np.testing.assert_array_equal(run.dead, dead)
@@ -94,8 +99,8 @@ def test_train_variant_is_the_notebooks_section_5_run(activation, options):
 
 
 def test_train_variant_same_seed_same_start_for_every_variant():
-    relu = ex.train_variant("relu", seed=1, steps=8, every=4)
-    leaky = ex.train_variant("leaky_relu", {"alpha": 0.2}, seed=1, steps=8, every=4)
+    relu = ex.train_variant("relu", **seeded(1), steps=8, every=4)
+    leaky = ex.train_variant("leaky_relu", {"alpha": 0.2}, **seeded(1), steps=8, every=4)
     np.testing.assert_array_equal(relu.record_steps, [0, 4, 8])
     # the same weights: the first layer's pre-activations (the only ones the activation does not feed) agree
     assert relu.dead[0, 0] == leaky.dead[0, 0]
@@ -106,59 +111,78 @@ def test_train_variant_same_seed_same_start_for_every_variant():
 
 
 def test_train_variant_records_the_last_step_when_it_is_off_the_schedule():
-    run = ex.train_variant("prelu", seed=0, steps=6, every=4)
+    run = ex.train_variant("prelu", **seeded(0), steps=6, every=4)
     np.testing.assert_array_equal(run.record_steps, [0, 4, 6])
     assert np.all(np.isfinite(run.loss))
     assert len(run.prelu_alphas) == 6 and run.prelu_alphas[0].shape == (16,)
 
 
 def test_train_variant_divergence_leaves_nan_on_the_whole_schedule():
-    run = ex.train_variant("leaky_relu", {"alpha": 1.0}, seed=0, steps=40)
+    run = ex.train_variant("leaky_relu", {"alpha": 1.0}, **seeded(0), steps=40)
     assert run.diverged
     assert run.loss.shape == (11,)  # the widget stacks runs: every run has the full schedule
     assert np.isfinite(run.loss[0]) and np.isnan(run.loss[-1])
     assert math.isnan(run.final_loss)
 
 
-def test_train_variant_results_are_shared_and_read_only():
-    first = ex.train_variant("relu", seed=2, steps=4, every=2)
-    assert ex.train_variant("relu", {}, seed=2, steps=4, every=2) is first
-    with pytest.raises(ValueError, match="read-only"):
-        first.loss[0] = 1.0
+def test_train_variant_draws_the_weights_from_rng_and_the_batches_from_order_rng():
+    def run(weights, order):
+        return ex.train_variant("relu", rng=np.random.default_rng(weights), order_rng=np.random.default_rng(order),
+                                steps=4, every=2, bias=0.0)
+
+    first = run(2, 3)
+    np.testing.assert_array_equal(run(2, 3).loss, first.loss)
+    other_order, other_weights = run(2, 4), run(5, 3)
+    assert other_order.loss[0] == first.loss[0] and other_order.loss[-1] != first.loss[-1]
+    assert other_weights.loss[0] != first.loss[0]
 
 
 @pytest.mark.parametrize(("kwargs", "error", "words"), [
     ({"activation": "elu"}, ValueError, ["activation", "'elu'"]),
     ({"activation": "relu", "steps": 0}, ValueError, ["steps", "0"]),
     ({"activation": "relu", "lr": -1.0}, ValueError, ["lr"]),
-    ({"activation": "relu", "seed": -1}, ValueError, ["seed"]),
+    ({"activation": "relu", "rng": 0}, TypeError, ["rng=0", "Generator"]),
+    ({"activation": "relu", "order_rng": None}, TypeError, ["order_rng=None", "Generator"]),
     ({"activation": "leaky_relu", "options": {"alpha": "big"}}, TypeError, ["options['alpha']"]),
 ])
 def test_train_variant_bad_input(kwargs, error, words):
     with pytest.raises(error) as raised:
-        ex.train_variant(**kwargs)
+        ex.train_variant(**{**seeded(0), **kwargs})
     assert all(word in str(raised.value) for word in words)
 
 
 def test_explore_variant():
-    result = ex.explore_variant("rrelu", 0.5, depth=2, seeds=(0,), steps=4)
+    result = ex.explore_variant("rrelu", 0.5, depth=2, starts=1, steps=4, rng=np.random.default_rng(0))
     assert result.slope_band == pytest.approx((1 / 8, 1 / 3))
     np.testing.assert_allclose(result.derivative[result.z < 0], 2 / 11)
     assert result.baseline[0].label == "ReLU" and result.runs[0].label.startswith("RReLU")
-    relu = ex.explore_variant("relu", depth=2, seeds=(0,), steps=4)
+    relu = ex.explore_variant("relu", depth=2, starts=1, steps=4, rng=np.random.default_rng(0))
     assert relu.runs is relu.baseline
     with pytest.raises(ValueError, match="alpha"):
-        ex.explore_variant("leaky_relu", -0.5)  # Leaky ReLU's slope cannot be negative
+        ex.explore_variant("leaky_relu", -0.5, rng=np.random.default_rng(0))  # the slope cannot be negative
     with pytest.raises(ValueError, match="activation"):
-        ex.explore_variant("elu")
+        ex.explore_variant("elu", rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="starts"):
+        ex.explore_variant("relu", starts=0, rng=np.random.default_rng(0))
+
+
+def test_explore_variant_trains_the_variant_and_relu_from_the_same_starts():
+    result = ex.explore_variant("leaky_relu", 0.2, depth=3, starts=2, steps=4, rng=np.random.default_rng(1))
+    starts = np.random.default_rng(1)
+    for variant, relu in zip(result.runs, result.baseline, strict=True):
+        weights, order = starts.spawn(2)
+        alone = ex.train_variant("relu", rng=weights, order_rng=order, depth=3, steps=4)
+        np.testing.assert_array_equal(relu.loss, alone.loss)
+        assert variant.dead[0, 0] == relu.dead[0, 0]  # the same first-layer weights
+    assert not np.array_equal(result.baseline[0].loss, result.baseline[1].loss)  # two different starts
 
 
 def test_from_the_bad_start_relu_stalls_and_the_slopes_escape():
-    relu = ex.train_variant("relu", seed=0, **LONG)
+    relu = ex.train_variant("relu", **seeded(0), **LONG)
     np.testing.assert_array_equal(relu.dead[-1, 4:], 1.0)  # layers 5 and 6 dead on every input: nothing passes
     assert relu.final_loss == pytest.approx(math.log(2), abs=2e-3)
     for activation, options in (("leaky_relu", {"alpha": 0.25}), ("prelu", {"alpha": 0.25})):
-        assert ex.train_variant(activation, options, seed=0, **LONG).stopped == "fitted"
+        assert ex.train_variant(activation, options, **seeded(0), **LONG).stopped == "fitted"
 
 
 # --------------------------------------------------------------------------------------------- self-checks
@@ -237,7 +261,8 @@ def test_every_plot_returns_a_figure():
                                   "Leaky ReLU α=0.2": {"steps": [0, 5], "loss": [0.6, 0.3], "signal": [0.01, 0.02],
                                                        "alive": [0.0, 0.1]}}, prior_loss=0.67, linear_loss=0.2),
         plots.variant_comparison_plot({"ReLU": [dict(run, stopped="stalled")], "PReLU (α starts at 0.25)": [run]}),
-        plots.leaky_explorer_plot(ex.explore_variant("prelu", 0.25, depth=2, seeds=(0,), steps=4)),
+        plots.leaky_explorer_plot(ex.explore_variant("prelu", 0.25, depth=2, starts=1, steps=4,
+                                                     rng=np.random.default_rng(0))),
     ]
     assert all(isinstance(f, Figure) for f in figures)
 

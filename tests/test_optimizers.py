@@ -130,7 +130,7 @@ def test_off_the_ridge_sgd_grows_the_offset_by_one_plus_two_lr_and_adam_escapes_
     assert 0 < escape["adam"] < escape["sgd"] and escape["momentum"] == -1  # equal effective step: momentum last
     faster = O.run_trajectory("saddle", "momentum", lr=0.1, steps=150, start=(1.5, 1e-8))
     assert 0 < faster.first_step_below(-1.0) < escape["sgd"]  # ten times the effective step: before SGD
-    noisy = O.compare_optimizers("saddle", THREE, steps=150, noise=0.01, seed=1)
+    noisy = O.compare_optimizers("saddle", THREE, steps=150, noise=0.01, rng=np.random.default_rng(1))
     assert all(0 < noisy[m].first_step_below(-1.0) < 60 for m in THREE)
 
 
@@ -316,8 +316,10 @@ def test_bad_input_names_the_argument():
         O.compare_optimizers("saddle", ())
     with pytest.raises(ValueError, match="lrs key"):
         O.compare_optimizers("saddle", ("sgd",), lrs={"adam": 0.1})
-    with pytest.raises(ValueError, match="seed"):
-        O.compare_optimizers("saddle", seed=-1)
+    with pytest.raises(TypeError, match="rng"):
+        O.compare_optimizers("saddle", noise=0.1)  # noise needs a generator to draw from
+    with pytest.raises(ValueError, match="noise"):
+        O.compare_optimizers("saddle", noise=-0.1, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="unit=8 is out of range"):
         O.dead_unit_updates(unit=8, rng=np.random.default_rng(0))
 
@@ -383,7 +385,7 @@ def test_every_plot_function_returns_a_figure():
     from vanishing.plots import optimizers as plots
 
     saddle = {"ridge": O.compare_optimizers("saddle", THREE, steps=20),
-              "noise": O.compare_optimizers("saddle", THREE, steps=20, noise=0.01)}
+              "noise": O.compare_optimizers("saddle", THREE, steps=20, noise=0.01, rng=np.random.default_rng(0))}
     scales = np.array([1e-9, 1e-3, 1.0])
     curves = (np.ones(5), np.linspace(3, 1, 5), np.linspace(3, 1, 5))
     figures = [

@@ -230,13 +230,25 @@ def test_output_training_from_minus_30_only_logits_learn():
 
 
 def test_output_loss_comparison_covers_the_start():
-    result = sat.output_loss_comparison(("mse",), z_start=-35.0, steps=20)
+    result = sat.output_loss_comparison(("mse",), z_start=-35.0, steps=20, rng=np.random.default_rng(0))
     assert result.gradients.z.min() <= -35.0
     assert [r.loss_name for r in result.runs] == ["mse"]
     with pytest.raises(ValueError, match="losses"):
-        sat.output_loss_comparison(("hinge",))
+        sat.output_loss_comparison(("hinge",), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="losses"):
-        sat.output_loss_comparison(())
+        sat.output_loss_comparison((), rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng"):
+        sat.output_loss_comparison(rng=0)
+
+
+def test_output_loss_comparison_trains_every_loss_on_the_same_data():
+    rng = np.random.default_rng(3)
+    result = sat.output_loss_comparison(("mse", "bce_logits"), steps=5, rng=rng)
+    for run in result.runs:  # each run alone, from a generator seeded as rng was
+        alone = sat.output_unit_training(run.loss_name, steps=5, rng=np.random.default_rng(3))
+        np.testing.assert_array_equal(run.loss, alone.loss)
+        np.testing.assert_array_equal(run.accuracy, alone.accuracy)
+    assert rng.random() == np.random.default_rng(3).random()  # rng itself was not advanced
 
 
 # --------------------------------------------------------------------------------------------- plots and widgets
@@ -256,7 +268,7 @@ def test_plots_return_figures(digits):
         plots.init_histograms({("tanh", "Glorot"): profile}),
         plots.init_profiles({("tanh", "Glorot"): profile}),
         plots.layer_statistics(profile),
-        plots.output_loss(sat.output_loss_comparison(steps=20)),
+        plots.output_loss(sat.output_loss_comparison(steps=20, rng=np.random.default_rng(0))),
         plots.lr_saturation_curves({0.1: (recorder, history, 0.5)}),
         plots.digits_training({"a": (np.linspace(0, 1, 3), np.array([0.1, 0.5, 0.8]), np.array([0.0, 0.1, 0.2]))}),
     ]

@@ -476,7 +476,8 @@ def test_elu_widget_gives_the_experiments_state_for_every_depth():
     for activation, init, centre in (("elu", "default", False), ("relu", "lecun", True), ("selu", "default", False)):
         for depth in (5, 20, 3, 40, 12):  # deeper networks computed now and then, shallower ones sliced
             kept = _compute(activation, 1.6, depth, init, centre, 2)
-            fresh = elu_explorer_state(activation, alpha=1.6, depth=depth, init=init, centre=centre, seed=2)
+            fresh = elu_explorer_state(activation, alpha=1.6, depth=depth, init=init, centre=centre,
+                                       rng=np.random.default_rng(2))
             assert same_result(kept.layers, fresh.layers), (activation, depth)
             assert (kept.reference is None) == (fresh.reference is None)
             assert kept.reference is None or same_result(kept.reference, fresh.reference)
@@ -491,7 +492,7 @@ def test_dying_widget_trains_as_the_experiment(preset):
     app = dying_explorer(preset=preset)
     v = app.values
     fresh = dying_run(v["lr"], v["bias"], v["optimizer"], v["weight_decay"], v["batchnorm"], steps=v["steps"],
-                      seed=v["seed"])
+                      rng=np.random.default_rng(v["seed"]))
     assert same_result(app.result, fresh)
 
 
@@ -502,7 +503,7 @@ def test_batchnorm_widget_trains_as_the_experiment():
     app = batchnorm_flow(preset="sigmoid, BN before", steps=40)
     v = app.values
     fresh = batchnorm_training(v["activation"], v["batchnorm"], depth=v["depth"], batch_size=v["batch_size"],
-                               lr=v["lr"], steps=v["steps"], probe=0, seed=v["seed"])
+                               lr=v["lr"], steps=v["steps"], probe=0, rng=np.random.default_rng(v["seed"]))
     assert same_result(app.result, fresh)
 
 
@@ -512,7 +513,8 @@ def test_leaky_widget_explores_as_the_experiment():
 
     app = leaky_explorer(preset="PReLU from α = 0.25")
     v = app.values
-    fresh = explore_variant(v["variant"], v["alpha"], depth=v["depth"], bias=v["bias"], seeds=(0, 1, 2))
+    fresh = explore_variant(v["variant"], v["alpha"], depth=v["depth"], bias=v["bias"],
+                            rng=np.random.default_rng(v["seed"]))
     kept = app.result
     assert kept.label == fresh.label and np.array_equal(kept.derivative, fresh.derivative)
     for a, b in zip(kept.runs + kept.baseline, fresh.runs + fresh.baseline, strict=True):
@@ -523,7 +525,7 @@ def test_stop_between_the_seeds_of_a_leaky_exploration():
     from vanishing.widgets import leaky_explorer
 
     app = leaky_explorer(seed=40)
-    app.controls["seed"].value = 50  # seeds not run before: the first run is still going when Stop is pressed
+    app.controls["seed"].value = 50  # a new setting: the first run is still going when Stop is pressed
     app.background, app.live = True, False
     app.run()
     app.stop()  # at once: before the thread has even started to train

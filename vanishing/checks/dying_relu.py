@@ -59,8 +59,9 @@ def check_dying_lr(lr: Any, *, ratio: float = 1.25) -> CheckResult:
     r"""Notebook 03: a learning rate at which more than half of the units die, but not at ``lr / ratio``.
 
     Runs :func:`vanishing.experiments.dead_after_training` (3 hidden layers of
-    16 ReLU units, plain SGD, 100 updates, mean over 3 seeds) at ``lr`` and at
-    ``lr / ratio``: passes when the first is above 1/2 and the second is not.
+    16 ReLU units, plain SGD, 100 updates, mean over the 3 networks of
+    ``rng=np.random.default_rng(0)``) at ``lr`` and at ``lr / ratio``: passes
+    when the first is above 1/2 and the second is not.
     """
     from ..experiments.dying_relu import dead_after_training  # numpy-only, imported when the check runs
 
@@ -75,15 +76,15 @@ def check_dying_lr(lr: Any, *, ratio: float = 1.25) -> CheckResult:
     if not np.isfinite(lr) or lr <= 0 or lr > 100:
         return CheckResult(False, name, f"lr = {lr:g} is not a learning rate this experiment can use; "
                            "allowed: 0 < lr <= 100", hint="the interesting range lies between 0.1 and 10")
-    at = dead_after_training(lr)
-    below = dead_after_training(lr / ratio)
+    at = dead_after_training(lr, rng=np.random.default_rng(0))
+    below = dead_after_training(lr / ratio, rng=np.random.default_rng(0))
     text = f"at lr = {lr:.3g}, {at:.0%} of the units are dead after training; at lr / {ratio:g} = " \
            f"{lr / ratio:.3g}, {below:.0%}"
     if at > 0.5 and below <= 0.5:
         return CheckResult(True, name, f"{text}: more than half die at your learning rate and not just below it.")
     if at <= 0.5:
         return CheckResult(False, name, f"{text}: at your learning rate no more than half die.",
-                           hint="try larger learning rates: dead_after_training(lr) rises with lr on the "
+                           hint="try larger learning rates: dead_after_training(lr, rng=...) rises with lr on the "
                                 "whole, though not smoothly")
     return CheckResult(False, name, f"{text}: more than half die already at the smaller learning rate.",
                        hint=f"look lower: you want the first point of a grid with ratio {ratio:g} where "

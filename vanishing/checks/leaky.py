@@ -86,7 +86,9 @@ def check_slope_choice(alpha: Any, *, seeds: tuple[int, ...] = SLOPE_SEEDS,
                            hint="Leaky ReLU slopes lie between 0 (ReLU) and 1 (the identity)")
     from ..experiments.leaky import train_variant
 
-    runs = {s: train_variant("leaky_relu", {"alpha": float(alpha)}, seed=s, steps=fit_steps, every=10,
+    # seed s as in the notebook's train_from_bad_start: weights from default_rng(s), batches from s + 10_000
+    runs = {s: train_variant("leaky_relu", {"alpha": float(alpha)}, rng=np.random.default_rng(s),
+                             order_rng=np.random.default_rng(s + 10_000), steps=fit_steps, every=10,
                              batch_size=100, until_flat=True) for s in seeds}
 
     def outcome(run: Any) -> str:

@@ -194,7 +194,7 @@ def _layer_inputs(probe_X: np.ndarray) -> Any:
 
 def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, depth: int = 10, width: int = 32,
                        batch_size: int = 32, lr: float = 0.1, steps: int = 100, noise: float = 0.0,
-                       probe: int = 128, probe_every: int = 10, seed: int = 0) -> BatchNormRun:
+                       probe: int = 128, probe_every: int = 10, rng: np.random.Generator) -> BatchNormRun:
     r"""Train :func:`batchnorm_mlp` on the digits with plain SGD; record every Dense layer's gradient norm.
 
     64 standardized pixels -> ``depth`` x ``width`` -> 10 logits, softmax
@@ -206,9 +206,10 @@ def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, 
     ``probe > 0`` the first ``probe`` training images are run through the
     network (training mode) before training and every ``probe_every`` updates,
     to record the statistics of every hidden-to-hidden layer's input.
-    ``seed`` seeds three separate streams: the weights, the batch order and
-    the noise. A run whose loss or weights become non-finite stops there
-    (``diverged``).
+    Three generators spawned from ``rng`` (``rng.spawn(3)``) draw the weights,
+    the batch order and the noise, so that the noise does not change the
+    weights or the batches. A run whose loss or weights become non-finite
+    stops there (``diverged``).
     """
     check.choice("activation", activation, BATCHNORM_ACTIVATIONS)
     check.choice("batchnorm", batchnorm, BATCHNORM_POSITIONS)
@@ -216,10 +217,10 @@ def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, 
     check.number("probe", probe, low=0, high=len(X_train), integer=True)
     if probe == 1:
         raise ValueError("probe=1 is too small: a training-mode forward needs at least 2 images; allowed: 0 or 2+")
-    check.non_negative("seed", seed, integer=True)
+    check.rng("rng", rng)
     if batchnorm != "none":
         check.number("batch_size", batch_size, low=2, integer=True)  # a batch variance needs two examples
-    weights_rng, order_rng, noise_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    weights_rng, order_rng, noise_rng = rng.spawn(3)
     model = batchnorm_mlp(activation, batchnorm, depth=depth, width=width, noise=noise, rng=weights_rng,
                           noise_rng=noise_rng)
     norms = GradientNorms()

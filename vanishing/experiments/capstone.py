@@ -100,7 +100,10 @@ class DashboardSettings:
     of every hidden bias. ``batchnorm``: ``"none"``, ``"before"`` or ``"after"``
     each hidden activation. ``optimizer`` ... ``weight_decay``: see
     :func:`optimizer_options`. ``batch_size``, ``steps``: examples per update,
-    number of updates. ``seed``: draws the initial weights and the order of the examples.
+    number of updates. ``seed``: :class:`DashboardTrainer` draws the initial
+    weights and the order of the examples from ``default_rng(seed)``. A number,
+    not a generator: a settings record names one run, so the same record (a
+    scenario, a mystery) trains the same network every time it is trained.
     """
 
     dataset: str = "two_moons"

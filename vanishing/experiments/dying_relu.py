@@ -251,7 +251,7 @@ class DyingRun:
     Attributes
     ----------
     settings
-        lr, bias, optimizer, weight_decay, batchnorm, depth, width, steps, seed.
+        lr, bias, optimizer, weight_decay, batchnorm, depth, width, steps.
     steps
         The update count of each record (0 = before training), shape (records,).
     dead
@@ -303,8 +303,9 @@ class DyingRun:
 
 
 @lru_cache(maxsize=4)
-def _moons(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    X, y = two_moons(n, noise=0.1, rng=np.random.default_rng(seed))
+def _moons(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` two-moons points (noise 0.1) from ``default_rng(0)``, read-only: every run trains on the same data."""
+    X, y = two_moons(n, noise=0.1, rng=np.random.default_rng(0))
     X.flags.writeable = False  # shared between calls: nobody may change it
     y = y.astype(np.float64)
     y.flags.writeable = False
@@ -313,19 +314,19 @@ def _moons(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight_decay: float = 0.0,
               batchnorm: bool = False, *, depth: int = 3, width: int = 16, steps: int = 200, batch_size: int = 20,
-              n: int = 200, every: int = 1, seed: int = 0) -> DyingRun:
+              n: int = 200, every: int = 1, rng: np.random.Generator) -> DyingRun:
     r"""Train a ReLU MLP on two moons and record its dead units with :class:`vanishing.diagnostics.DeadFraction`.
 
     The network: ``depth`` hidden layers of ``width`` ReLU units (He-uniform
     weights, every hidden bias ``bias``; with ``batchnorm`` a BatchNorm layer
     before each ReLU), one logit output, binary cross-entropy; ``n`` two-moons
-    points (noise 0.1, drawn from ``default_rng(seed)``; weights and batches from
-    ``default_rng(seed + 1)``), mini-batches of ``batch_size``, ``steps`` updates.
+    points (noise 0.1, drawn from ``default_rng(0)``: the same points in every
+    run), mini-batches of ``batch_size``, ``steps`` updates. ``rng`` draws the
+    weights, then the batch order.
     ``optimizer``: ``"sgd"``, ``"momentum"`` (SGD, μ = 0.9) or ``"adam"``;
     ``weight_decay`` is L2 added to the gradient. A unit is dead at a record
     when its output is 0 on every training example (probe in training mode,
     every ``every`` updates). A run that diverges is kept up to the divergence.
-    (``seed`` rather than ``rng``: the widget ``dying_explorer`` passes a seed.)
     """
     check.positive("lr", lr)
     check.number("bias", bias)
@@ -335,9 +336,8 @@ def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight
     check.positive("width", width, integer=True)
     check.positive("steps", steps, integer=True)
     check.positive("batch_size", batch_size, integer=True)
-    check.non_negative("seed", seed, integer=True)
-    X, y = _moons(n, seed)
-    rng = np.random.default_rng(seed + 1)
+    check.rng("rng", rng)
+    X, y = _moons(n)
     model = mlp([2] + [width] * depth + [1], "relu", rng=rng, init="he_uniform", bias=bias,
                 batchnorm="before" if batchnorm else "none")
     options = {"momentum": 0.9} if optimizer == "momentum" else {}
@@ -353,29 +353,26 @@ def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight
         acc = accuracy(model, "bce_logits", X, y) if diverged is None else float("nan")
     alive = np.concatenate([recorder.alive[name] for name in recorder.layer_names], axis=1)
     settings = {"lr": lr, "bias": bias, "optimizer": optimizer, "weight_decay": weight_decay, "batchnorm": batchnorm,
-                "depth": depth, "width": width, "steps": steps, "seed": seed}
+                "depth": depth, "width": width, "steps": steps}
     return DyingRun(settings=settings, steps=np.array(recorder.steps), dead=1.0 - alive.mean(axis=1),
                     dead_per_layer=recorder.history, alive=alive, loss=np.array(losses), diverged=diverged,
                     accuracy=acc)
 
 
-def dead_after_training(lr: float, *, seeds: Sequence[int] = (0, 1, 2), **settings: Any) -> float:
-    """The dead fraction at the end of :func:`dying_run` (plain SGD by default), averaged over ``seeds``.
+def dead_after_training(lr: float, *, rng: np.random.Generator, runs: int = 3, **settings: Any) -> float:
+    """The dead fraction at the end of :func:`dying_run` (plain SGD by default), averaged over ``runs`` networks.
 
-    The default is the notebook's exercise: 3 hidden layers of 16, bias 0, batches
-    of 20, 100 updates. A diverged run counts with the dead fraction it had when it
-    diverged. Cached: a search and its self-check share their runs.
+    Run k draws its weights and batches from the k-th generator of ``rng.spawn(runs)``. A fresh
+    ``np.random.default_rng(0)`` at every call trains the same networks at every learning rate. The
+    default is the notebook's exercise: 3 hidden layers of 16, bias 0, batches of 20, 100 updates. A
+    diverged run counts with the dead fraction it had when it diverged.
     """
     check.positive("lr", lr)
+    check.rng("rng", rng)
+    check.positive("runs", runs, integer=True)
     settings = {"steps": 100, **settings}
     settings.setdefault("every", settings["steps"])  # only the start and the end are needed
-    return _dead_after_training(float(lr), tuple(int(s) for s in seeds), tuple(sorted(settings.items())))
-
-
-@lru_cache(maxsize=256)
-def _dead_after_training(lr: float, seeds: tuple[int, ...], settings_items: tuple[tuple[str, Any], ...]) -> float:
-    settings = dict(settings_items)
-    return float(np.mean([dying_run(lr, seed=seed, **settings).dead_end for seed in seeds]))
+    return float(np.mean([dying_run(lr, rng=run_rng, **settings).dead_end for run_rng in rng.spawn(runs)]))
 
 
 def born_dead_probability(widths: Sequence[int], *, depth: int, trials: int, inputs: int = 32, input_dim: int = 2,

@@ -16,9 +16,9 @@ This module imports numpy only.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -368,36 +368,24 @@ class EluExplorerState:
 
 def elu_explorer_state(activation: str = "elu", *, alpha: float = 1.0, depth: int = 20, init: str = "default",
                        centre: bool = False, width: int = 64, n: int = 256, toy_examples: int = 64,
-                       seed: int = 0) -> EluExplorerState:
+                       rng: np.random.Generator) -> EluExplorerState:
     """The widget's computation: :func:`bias_shift_layers` of ``activation`` (and of ReLU with He init, for
     reference), and :func:`zigzag_fastest` on ``toy_examples`` outputs of the same activation (centred if
     ``centre``). ``init="default"`` uses :data:`ACTIVATION_INITS`; ``alpha`` is ELU's.
 
-    The parts are cached separately (the arguments determine them), so that the widget recomputes only
-    what a changed control affects. The cached results are shared: do not modify their arrays. ``seed``
-    (not ``rng``) keys the cache.
+    Each part draws from its own copy of ``rng``, so that the reference network gets the same inputs as the
+    activation's network (``rng`` itself is left as it was).
     """
-    check.non_negative("seed", seed, integer=True)
+    check.rng("rng", rng)
     check.choice("activation", activation, BIAS_SHIFT_ACTIVATIONS)
     check.choice("init", init, ("default", *INIT_RULES))
     alpha = float(check.positive("alpha", alpha)) if activation == "elu" else 1.0
-    layers = _explorer_layers(activation, alpha, int(depth), init, int(width), int(n), int(seed))
+    layers = bias_shift_layers(activation, depth=depth, width=width, n=n, alpha=alpha,
+                               init=None if init == "default" else init, rng=copy.deepcopy(rng))
     reference = None
     if activation != "relu" or init not in ("default", "he"):
-        reference = _explorer_layers("relu", 1.0, int(depth), "he", int(width), int(n), int(seed))
-    run = _explorer_toy(activation, alpha, bool(centre), int(toy_examples), int(seed))
+        reference = bias_shift_layers("relu", depth=depth, width=width, n=n, init="he", rng=copy.deepcopy(rng))
+    toy_rng = copy.deepcopy(rng)
+    X = zigzag_inputs(activation, toy_examples, alpha=alpha, centre=bool(centre), rng=toy_rng)
+    run = zigzag_fastest(X, rng=toy_rng, steps=200)
     return EluExplorerState(layers=layers, reference=reference, zigzag=run, centre=bool(centre))
-
-
-@lru_cache(maxsize=32)
-def _explorer_layers(activation: str, alpha: float, depth: int, init: str, width: int, n: int,
-                     seed: int) -> BiasShiftLayers:
-    return bias_shift_layers(activation, depth=depth, width=width, n=n, alpha=alpha,
-                             init=None if init == "default" else init, rng=np.random.default_rng(seed))
-
-
-@lru_cache(maxsize=32)
-def _explorer_toy(activation: str, alpha: float, centre: bool, toy_examples: int, seed: int) -> ZigZagRun:
-    rng = np.random.default_rng(seed)
-    X = zigzag_inputs(activation, toy_examples, alpha=alpha, centre=centre, rng=rng)
-    return zigzag_fastest(X, rng=rng, steps=200)

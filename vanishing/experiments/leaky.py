@@ -9,7 +9,7 @@ its own cells; this module keeps what several of them share:
   for :class:`vanishing.diagnostics.Probe`;
 * :class:`StopWhenFlat`: a callback that ends training once the loss curve is flat;
 * :func:`train_variant`: one deep MLP trained from a bad start (every hidden bias negative);
-* :func:`explore_variant`: the widget's computation (a variant and ReLU, several seeds).
+* :func:`explore_variant`: the widget's computation (a variant and ReLU, from several starts).
 
 A unit counts as *dead* on a data set when its pre-activation is :math:`\le 0` on every example:
 the course's one definition, :func:`vanishing.diagnostics.dead_fraction`, applied to
@@ -21,9 +21,9 @@ This module imports numpy only.
 
 from __future__ import annotations
 
-import functools
+import copy
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -167,49 +167,42 @@ class VariantRun:
         return float(np.mean(self.dead[-1]))
 
 
-def train_variant(activation: str, options: Mapping[str, float] | None = None, *, seed: int = 0, depth: int = 6,
-                  width: int = 16, bias: float = -1.0, lr: float = 0.1, steps: int = 80, every: int = 4,
-                  batch_size: int = 50, until_flat: bool = False) -> VariantRun:
+def train_variant(activation: str, options: Mapping[str, float] | None = None, *, rng: np.random.Generator,
+                  order_rng: np.random.Generator, depth: int = 6, width: int = 16, bias: float = -1.0,
+                  lr: float = 0.1, steps: int = 80, every: int = 4, batch_size: int = 50,
+                  until_flat: bool = False) -> VariantRun:
     r"""Train one deep MLP from a bad start: every hidden bias starts at ``bias`` (< 0 pushes units off).
 
-    ``depth`` hidden layers of ``width`` units (He uniform weights from
-    ``default_rng(seed)``: every variant with the same seed starts from the same
-    weights), binary cross-entropy on ``leaky_data(rng=default_rng(0))``, SGD with
-    momentum 0.9 and learning rate ``lr``, batches of ``batch_size`` in an order
-    drawn from ``default_rng(seed + 10_000)``, at most ``steps`` steps.
-    :func:`whole_data_measures` is recorded every ``every`` steps; with
-    ``until_flat`` a :class:`StopWhenFlat` ends the run early. A divergence
-    ends the run and leaves NaN in the later records. ``seed`` (not ``rng``)
-    names the run, so that the widget and the self-check can share results.
+    ``depth`` hidden layers of ``width`` units (He uniform weights drawn from
+    ``rng``, which RReLU layers also draw their training slopes from), binary
+    cross-entropy on ``leaky_data(rng=default_rng(0))``, SGD with momentum 0.9
+    and learning rate ``lr``, batches of ``batch_size`` in an order drawn from
+    ``order_rng``, at most ``steps`` steps. Two generators, so that variants
+    given generators seeded alike start from the same weights and see the same
+    batches, whatever RReLU draws. :func:`whole_data_measures` is recorded
+    every ``every`` steps; with ``until_flat`` a :class:`StopWhenFlat` ends the
+    run early. A divergence ends the run and leaves NaN in the later records.
     """
     check.choice("activation", activation, LEAKY_VARIANTS)
-    check.non_negative("seed", seed, integer=True)
+    check.rng("rng", rng)
+    check.rng("order_rng", order_rng)
     for name, value in (("depth", depth), ("width", width), ("steps", steps), ("every", every),
                         ("batch_size", batch_size)):
         check.positive(name, value, integer=True)
     check.number("bias", bias)
     check.positive("lr", lr)
-    options = tuple(sorted((str(k), float(check.number(f"options[{k!r}]", v))) for k, v in (options or {}).items()))
-    return _train_variant(activation, options, int(seed), int(depth), int(width), float(bias), float(lr),
-                          int(steps), int(every), int(batch_size), bool(until_flat))
-
-
-@functools.lru_cache(maxsize=512)
-def _train_variant(activation: str, options: tuple[tuple[str, float], ...], seed: int, depth: int, width: int,
-                   bias: float, lr: float, steps: int, every: int, batch_size: int, until_flat: bool) -> VariantRun:
-    """:func:`train_variant`, remembered: the notebook, its widget and its check train the same runs again."""
+    options = {str(k): float(check.number(f"options[{k!r}]", v)) for k, v in (options or {}).items()}
     X, y = leaky_data(rng=np.random.default_rng(0))
-    model = mlp([X.shape[1]] + [width] * depth + [1], activation, rng=np.random.default_rng(seed),
-                init="he_uniform", bias=bias, activation_options=dict(options))
+    model = mlp([X.shape[1]] + [width] * depth + [1], activation, rng=rng, init="he_uniform", bias=bias,
+                activation_options=options)
     probe = Probe(lambda m: whole_data_measures(m, X, y), every=every)
     stop = StopWhenFlat(probe)
     diverged = False
     # a run that blows up is a result here (the widget shows it), not a warning: its overflows stay silent
     with np.errstate(over="ignore", invalid="ignore"):
         try:
-            fit(model, "bce_logits", SGD(model, lr=lr, momentum=0.9), X, y, batch_size=batch_size,
-                rng=np.random.default_rng(seed + 10_000), steps=steps,
-                callbacks=[probe, stop] if until_flat else [probe])
+            fit(model, "bce_logits", SGD(model, lr=lr, momentum=0.9), X, y, batch_size=batch_size, rng=order_rng,
+                steps=steps, callbacks=[probe, stop] if until_flat else [probe])
         except DivergenceError:
             diverged = True
     # a fixed schedule (0, every, 2 every, ..., steps) unless the run may stop early: runs stack into arrays
@@ -221,9 +214,7 @@ def _train_variant(activation: str, options: tuple[tuple[str, float], ...], seed
         if step in position and math.isfinite(value):
             loss[position[step]], dead[position[step]], mean[position[step]] = value, d, m
     alphas = [layer.params["alpha"].copy() for layer in model if isinstance(layer, PReLU)]
-    for array in (record_steps, loss, dead, mean, *alphas):
-        array.setflags(write=False)
-    return VariantRun(label=variant_label(activation, dict(options)), record_steps=record_steps, loss=loss,
+    return VariantRun(label=variant_label(activation, options), record_steps=record_steps, loss=loss,
                       dead=dead, mean_activation=mean, diverged=diverged, prelu_alphas=alphas, stopped=stop.reason)
 
 
@@ -242,7 +233,7 @@ class LeakyExploration:
     slope_band
         For RReLU, (smallest, largest) training slope; else None.
     runs, baseline
-        Per seed, the :class:`VariantRun` of the variant and of ReLU from the same start.
+        Per start, the :class:`VariantRun` of the variant and of ReLU from the same start.
     """
 
     activation: str
@@ -259,26 +250,35 @@ class LeakyExploration:
     baseline: list[VariantRun]
 
 
-def explore_variant(activation: str = "leaky_relu", alpha: float = 0.2, *, depth: int = 6, width: int = 16,
-                    bias: float = -1.0, seeds: Sequence[int] = (0, 1, 2), steps: int = 80,
+def explore_variant(activation: str = "leaky_relu", alpha: float = 0.2, *, rng: np.random.Generator,
+                    starts: int = 3, depth: int = 6, width: int = 16, bias: float = -1.0, steps: int = 80,
                     lr: float = 0.1) -> LeakyExploration:
-    """The widget's computation: one variant against ReLU from the same bad start, one run per seed.
+    """The widget's computation: one variant against ReLU from the same bad start, for ``starts`` starts.
 
     ``alpha`` is Leaky ReLU's slope, or PReLU's starting slope; RReLU uses
     Xu et al.'s :math:`a \\sim U(3, 8)` and ReLU ignores it. Each run is
-    :func:`train_variant` with batches of 50, recorded every 4 steps.
+    :func:`train_variant` with batches of 50, recorded every 4 steps. A start is
+    a pair of generators from ``rng.spawn(2)`` (weights, batch order): the
+    variant trains from copies of the pair and ReLU from the pair itself, so
+    both start from the same weights and see the same batches.
     """
     check.choice("activation", activation, LEAKY_VARIANTS)
     check.number("alpha", alpha)
+    check.rng("rng", rng)
+    check.positive("starts", starts, integer=True)
     options = {"alpha": float(alpha)} if activation in ("leaky_relu", "prelu") else {}
     layer = make_activation(activation, rng=np.random.default_rng(0), **options)
     z = np.linspace(-3.0, 3.0, 241)
     band = (1.0 / layer.upper, 1.0 / layer.lower) if isinstance(layer, RReLU) else None
     kwargs = {"depth": depth, "width": width, "bias": bias, "lr": lr, "steps": steps}
-    runs = [train_variant(activation, options, seed=s, **kwargs) for s in seeds]
-    baseline = runs if activation == "relu" else [train_variant("relu", seed=s, **kwargs) for s in seeds]
+    runs, baseline = [], []
+    for _ in range(starts):
+        weights_rng, order_rng = rng.spawn(2)
+        if activation != "relu":
+            runs.append(train_variant(activation, options, rng=copy.deepcopy(weights_rng),
+                                      order_rng=copy.deepcopy(order_rng), **kwargs))
+        baseline.append(train_variant("relu", rng=weights_rng, order_rng=order_rng, **kwargs))
     return LeakyExploration(activation=activation, alpha=float(alpha), depth=depth, width=width, bias=float(bias),
                             label=variant_label(activation, options), z=z, f=np.asarray(layer.fn(z)),
-                            derivative=np.asarray(layer.derivative(z)), slope_band=band, runs=runs,
-                            baseline=baseline)
-
+                            derivative=np.asarray(layer.derivative(z)), slope_band=band,
+                            runs=baseline if activation == "relu" else runs, baseline=baseline)

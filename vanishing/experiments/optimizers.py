@@ -290,7 +290,7 @@ class OptimizerComparison:
 def compare_optimizers(surface: str, methods: Sequence[str] = ("sgd", "momentum", "adam"), *,
                        start: Sequence[float] | None = None, steps: int | None = None, lr: float | None = None,
                        adaptive_lr: float | None = None, momentum: float = 0.9, beta1: float = 0.9,
-                       beta2: float = 0.999, noise: float = 0.0, seed: int = 0,
+                       beta2: float = 0.999, noise: float = 0.0, rng: np.random.Generator | None = None,
                        lrs: Mapping[str, float] | None = None) -> OptimizerComparison:
     """Run each of ``methods`` on ``surface`` from the same start (:func:`run_trajectory`).
 
@@ -298,8 +298,8 @@ def compare_optimizers(surface: str, methods: Sequence[str] = ("sgd", "momentum"
     that of RMSProp and Adam (None: the surface's defaults): an SGD step is
     lr × gradient, an Adam step about lr whatever the gradient's size, so one
     number cannot suit both. ``lrs`` (method -> lr) overrides either for single
-    methods. With ``noise`` > 0 every method gets the same noise draws, from
-    ``default_rng(seed)``.
+    methods. With ``noise`` > 0 every method gets the same noise draws, drawn
+    from ``rng`` (which is then required; without noise it is not used).
     """
     surf = check.lookup("surface", surface, LOSS_SURFACES)
     methods = tuple(methods)
@@ -309,8 +309,8 @@ def compare_optimizers(surface: str, methods: Sequence[str] = ("sgd", "momentum"
         check.choice(f"methods[{i}]", method, OPTIMIZER_METHODS)
     point = _check_start(surf.start if start is None else start)
     steps = surf.steps if steps is None else check.positive("steps", steps, integer=True)
-    check.non_negative("seed", seed, integer=True)
-    draws = np.random.default_rng(seed).standard_normal((steps, 2)) if noise > 0 else None
+    check.non_negative("noise", noise)
+    draws = check.rng("rng", rng).standard_normal((steps, 2)) if noise > 0 else None
     lrs = dict(lrs or {})
     for key in lrs:
         check.choice("lrs key", key, methods)

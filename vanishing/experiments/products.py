@@ -297,7 +297,7 @@ def product_distribution(depth: int = 50, factor: str = "sigmoid", spread: float
 
     Factors: ``"uniform"`` U(0,1); ``"sigmoid"`` :math:`\sigma'(z)` and ``"tanh"`` :math:`\tanh'(z)` with
     :math:`z \sim N(0, \text{spread}^2)`; ``"relu"``: 1 with probability ``p_active``, else 0. The draws
-    are float32 (the same for every dtype, given the seed); the factors are rounded to ``dtype`` and
+    are float32 (the same for every dtype, given ``rng``'s state); the factors are rounded to ``dtype`` and
     multiplied one layer at a time, each product rounded to ``dtype`` as a backward pass in that type would.
 
     Parameters

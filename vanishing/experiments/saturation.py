@@ -15,6 +15,7 @@ This module imports numpy only.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -367,11 +368,12 @@ class OutputComparison:
 
 
 def output_loss_comparison(losses: tuple[str, ...] = OUTPUT_LOSSES, *, z_start: float = -8.0, lr: float = 1.0,
-                           steps: int = 200, n: int = 200, seed: int = 0) -> OutputComparison:
+                           steps: int = 200, n: int = 200, rng: np.random.Generator) -> OutputComparison:
     """:func:`output_gradients` (target 1, over a z range that includes ``z_start``) and
-    :func:`output_unit_training` for each loss, all on the same data (``default_rng(seed)``).
+    :func:`output_unit_training` for each loss, all on the same data.
 
-    (``seed``, not ``rng``: every loss is trained on the same draw, so each run gets a fresh generator.)
+    Every run draws its data from its own copy of ``rng``, so every loss sees the same examples (and
+    ``rng`` itself is left as it was).
     """
     losses = tuple(losses)
     if not losses:
@@ -379,8 +381,8 @@ def output_loss_comparison(losses: tuple[str, ...] = OUTPUT_LOSSES, *, z_start: 
     for name in losses:
         check.choice("losses[i]", name, OUTPUT_LOSSES)
     check.number("z_start", z_start)
-    check.non_negative("seed", seed, integer=True)
+    check.rng("rng", rng)
     gradients = output_gradients(np.linspace(min(-12.0, z_start - 2.0), max(12.0, z_start + 2.0), 801))
-    runs = [output_unit_training(name, z_start=z_start, lr=lr, steps=steps, n=n, rng=np.random.default_rng(seed))
+    runs = [output_unit_training(name, z_start=z_start, lr=lr, steps=steps, n=n, rng=copy.deepcopy(rng))
             for name in losses]
     return OutputComparison(gradients=gradients, runs=runs)

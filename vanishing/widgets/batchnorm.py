@@ -60,13 +60,14 @@ def _train(live: Session, activation: str, batchnorm: str, depth: int, batch_siz
            seed: int) -> BatchNormRun:
     """Train the deep MLP on the digits with plain SGD, recording every Dense layer's gradient norm at every step.
 
-    As the notebook's ``batchnorm_training`` (without noise and without the layer-input probe, which this
-    figure does not draw): Glorot uniform weights for sigmoid and tanh, He uniform for ReLU; weights and batch
-    order from two streams of ``seed``; softmax cross-entropy on 10 logits.
+    As ``batchnorm_training(..., rng=np.random.default_rng(seed))`` (without noise and without the layer-input
+    probe, which this figure does not draw): Glorot uniform weights for sigmoid and tanh, He uniform for ReLU;
+    the weights and the batch order from the first two generators that ``rng.spawn`` gives (its third, the
+    noise's, is not needed); softmax cross-entropy on 10 logits.
     """
     check.non_negative("seed", seed, integer=True)
     X_train, X_test, y_train, y_test = _digits()
-    weights_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)[:2])
+    weights_rng, order_rng = np.random.default_rng(seed).spawn(2)
     model = mlp([64, *[WIDTH] * depth, 10], activation, rng=weights_rng,
                 init="he_uniform" if activation == "relu" else "glorot_uniform", batchnorm=batchnorm)
     norms = GradientNorms()

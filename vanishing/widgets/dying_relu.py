@@ -46,10 +46,10 @@ DEPTH, WIDTH, POINTS, BATCH = 3, 16, 200, 20
 """The network and data of every run: 3 hidden layers of 16 ReLU units, 200 two-moons points, batches of 20."""
 
 
-@lru_cache(maxsize=8)
-def _moons(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The seed's two moons (noise 0.1), read-only: every run with that seed shares them."""
-    X, y = two_moons(POINTS, noise=0.1, rng=np.random.default_rng(seed))
+@lru_cache(maxsize=1)
+def _moons() -> tuple[np.ndarray, np.ndarray]:
+    """The two moons of every run (noise 0.1, from ``default_rng(0)``, as ``dying_run``'s), read-only."""
+    X, y = two_moons(POINTS, noise=0.1, rng=np.random.default_rng(0))
     y = y.astype(np.float64)
     X.flags.writeable = y.flags.writeable = False
     return X, y
@@ -57,16 +57,17 @@ def _moons(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _train(live: Session, lr: float, bias: float, optimizer: str, weight_decay: float, batchnorm: bool,
            steps: int, seed: int) -> DyingRun:
-    """Train the ReLU MLP and record its dead units after every update (as the notebook's ``dying_run``).
+    """Train the ReLU MLP and record its dead units after every update, as ``dying_run`` does.
 
-    He-uniform weights from ``default_rng(seed + 1)``, every hidden bias ``bias``, BatchNorm before each ReLU
-    if asked; binary cross-entropy on the logit; SGD (μ = 0.9 for "momentum") or Adam, with L2 decay
-    ``weight_decay``. A unit is dead at a record when its output is 0 on every training example (training-mode
-    probe). A run that diverges is kept up to the divergence.
+    The same 200 two-moons points in every run; He-uniform weights, then the batch order, from
+    ``default_rng(seed)``; every hidden bias ``bias``, BatchNorm before each ReLU if asked; binary cross-entropy
+    on the logit; SGD (μ = 0.9 for "momentum") or Adam, with L2 decay ``weight_decay``. A unit is dead at a
+    record when its output is 0 on every training example (training-mode probe). A run that diverges is kept
+    up to the divergence.
     """
     check.non_negative("seed", seed, integer=True)
-    X, y = _moons(seed)
-    rng = np.random.default_rng(seed + 1)
+    X, y = _moons()
+    rng = np.random.default_rng(seed)
     model = mlp([2] + [WIDTH] * DEPTH + [1], "relu", rng=rng, init="he_uniform", bias=bias,
                 batchnorm="before" if batchnorm else "none")
     options = {"momentum": 0.9} if optimizer == "momentum" else {}
@@ -74,7 +75,7 @@ def _train(live: Session, lr: float, bias: float, optimizer: str, weight_decay: 
                          **options)
     recorder = DeadFraction(X, every=1)
     settings = {"lr": lr, "bias": bias, "optimizer": optimizer, "weight_decay": weight_decay, "batchnorm": batchnorm,
-                "depth": DEPTH, "width": WIDTH, "steps": steps, "seed": seed}
+                "depth": DEPTH, "width": WIDTH, "steps": steps}
 
     def result(losses: list[float], diverged: int | None, acc: float) -> DyingRun:
         alive = np.concatenate([recorder.alive[name] for name in recorder.layer_names], axis=1)
@@ -102,7 +103,8 @@ def dying_explorer(**initial_values: Any) -> TrainingApp:
     (0.01-10), ``bias`` (initial hidden bias, -1 to 0.5), ``optimizer``
     ("sgd", "momentum", "adam"), ``weight_decay`` (L2: 0, 1e-4, 1e-3, 1e-2,
     0.1), ``batchnorm`` (BatchNorm before every ReLU), ``steps`` (50-400
-    updates, batches of 20), ``seed``. Trains as
+    updates, batches of 20), ``seed`` (the weights and the batch order; the
+    200 points are the same for every seed). Trains as
     :func:`vanishing.experiments.dying_run` does and draws
     :func:`vanishing.plots.dying_dashboard`. It trains, so it has a Run
     button: change the settings, then press Run; the figure follows the run,

@@ -42,7 +42,8 @@ MAX_DEPTH = 40
 
 
 def _compute(activation: str, alpha: float, depth: int, init: str, centre: bool, seed: int) -> EluExplorerState:
-    """What ``elu_explorer_state`` computes (64 units, 256 inputs, a toy of 64 examples), from three stores.
+    """What ``elu_explorer_state(..., rng=np.random.default_rng(seed))`` computes (64 units, 256 inputs, a toy
+    of 64 examples), from three stores.
 
     The layer statistics of a network ``depth`` deep are the first ``depth`` layers' of any deeper network
     with the same seed: the inputs are drawn first, then the weights layer by layer from the input side, so

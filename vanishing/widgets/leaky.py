@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import ipywidgets
@@ -18,7 +19,7 @@ __all__ = ["leaky_explorer"]
 NOTEBOOK = "04"
 
 SEEDS_PER_RUN = 3
-"""Each run trains this many seeds (``seed``, ``seed + 1``, ...) of the variant and of ReLU."""
+"""Each run trains the variant and ReLU from this many starts, drawn from ``default_rng(seed)``."""
 
 VARIANT_CHOICES = (("Leaky ReLU", "leaky_relu"), ("PReLU", "prelu"), ("RReLU", "rrelu"), ("ReLU", "relu"))
 """The ``variant`` dropdown: label shown, activation name."""
@@ -38,10 +39,12 @@ STEPS = 80
 
 
 def _explore(live: Session, variant: str, alpha: float, depth: int, bias: float, seed: int) -> LeakyExploration:
-    """The variant and ReLU from the same bad start, seed after seed: a frame after each pair of runs.
+    """The variant and ReLU from the same bad start, start after start: a frame after each pair of runs.
 
-    ``alpha`` is Leaky ReLU's slope, or PReLU's starting slope; RReLU uses Xu et al.'s a ~ U(3, 8) and ReLU
-    ignores it. Stop ends the exploration after the run under way (the figure shows the seeds done).
+    As ``explore_variant(..., rng=np.random.default_rng(seed))``: each start is a pair of generators from
+    ``rng.spawn(2)`` (weights, batch order), the variant trains from copies of them and ReLU from the pair
+    itself. ``alpha`` is Leaky ReLU's slope, or PReLU's starting slope; RReLU uses Xu et al.'s a ~ U(3, 8)
+    and ReLU ignores it. Stop ends the exploration after the run under way (the figure shows the starts done).
     """
     check.non_negative("seed", seed, integer=True)
     check.number("alpha", alpha, low=0, high=1)
@@ -59,11 +62,15 @@ def _explore(live: Session, variant: str, alpha: float, depth: int, bias: float,
                                 derivative=np.asarray(layer.derivative(z)), slope_band=band,
                                 runs=runs[variant] if variant != "relu" else baseline, baseline=baseline)
 
-    total = SEEDS_PER_RUN * len(names)
-    for k, s in enumerate(range(seed, seed + SEEDS_PER_RUN)):
-        for name in names:
-            runs[name].append(train_variant(name, options if name == variant else None, seed=s, depth=depth,
-                                            bias=bias, steps=STEPS))
+    total, rng = SEEDS_PER_RUN * len(names), np.random.default_rng(seed)
+    for k in range(SEEDS_PER_RUN):
+        weights_rng, order_rng = rng.spawn(2)
+        if variant != "relu":  # from copies of the pair: ReLU then starts from the same weights and batches
+            runs[variant].append(train_variant(variant, options, rng=copy.deepcopy(weights_rng),
+                                               order_rng=copy.deepcopy(order_rng), depth=depth, bias=bias,
+                                               steps=STEPS))
+        runs["relu"].append(train_variant("relu", rng=weights_rng, order_rng=order_rng, depth=depth, bias=bias,
+                                          steps=STEPS))
         done = (k + 1) * len(names)
         live.progress(done / total)
         if live.stop_requested and done < total:
@@ -81,10 +88,10 @@ def leaky_explorer(**initial_values: Any) -> TrainingApp:
     ``alpha`` (0-1: Leaky ReLU's slope, PReLU's starting slope; RReLU uses
     a ~ U(3, 8), ReLU ignores it), ``depth`` (2-10 hidden layers of 16 units),
     ``bias`` (the starting value of every hidden bias, -2 to 0.5; negative
-    values start units dead), ``seed`` (the first of three seeds). Each run
-    trains the variant and ReLU from the same weights for 80 SGD steps on two
-    moons (as :func:`vanishing.experiments.explore_variant`, one seed after the
-    other: the figure follows, and Stop ends the exploration after the seed
+    values start units dead), ``seed`` (draws three starts). Each run trains
+    the variant and ReLU from the same weights for 80 SGD steps on two moons
+    (as :func:`vanishing.experiments.explore_variant`, one start after the
+    other: the figure follows, and Stop ends the exploration after the start
     under way) and draws :func:`vanishing.plots.leaky_explorer_plot`.
 
     Example: ``leaky_explorer(variant="prelu", depth=8)``.

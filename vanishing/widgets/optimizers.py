@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets
+import numpy as np
 
 from .. import _validate as check
 from ..experiments.optimizers import LOSS_SURFACES, OPTIMIZER_METHODS, OptimizerComparison, compare_optimizers
@@ -57,7 +58,7 @@ def _compute(surface: str, methods: str, lr: float, adaptive_lr: float, momentum
     check.non_negative("seed", seed, integer=True)
     return compare_optimizers(surface, check.lookup("methods", methods, METHOD_SETS), start=(x0, y0), steps=steps,
                               lr=lr, adaptive_lr=adaptive_lr, momentum=momentum, beta1=beta1, beta2=beta2,
-                              noise=noise, seed=seed)
+                              noise=noise, rng=np.random.default_rng(seed))
 
 
 def optimizer_paths(**initial_values: Any) -> App:

@@ -92,7 +92,7 @@ OUTPUT_PRESETS = {
 def _outputs(losses: str, z_start: float, lr: float, steps: int, seed: int) -> OutputComparison:
     check.non_negative("seed", seed, integer=True)
     return output_loss_comparison(check.lookup("losses", losses, LOSS_CHOICES), z_start=z_start, lr=lr,
-                                  steps=steps, seed=seed)
+                                  steps=steps, rng=np.random.default_rng(seed))
 
 
 def output_loss_explorer(**initial_values: Any) -> App:

@@ -31,7 +31,7 @@ OPTIMIZER_LABELS = [("SGD", "sgd"), ("SGD + momentum 0.9", "momentum"), ("Adam",
 PRESETS = {
     "SGD, lr 0.1: few deaths": {"lr": 0.1, "bias": 0.0, "optimizer": "sgd", "weight_decay": 0.0,
                                 "batchnorm": False},
-    "SGD, lr 3: half the units die": {"lr": 3.0, "bias": 0.0, "optimizer": "sgd", "weight_decay": 0.0,
+    "SGD, lr 3: most units die": {"lr": 3.0, "bias": 0.0, "optimizer": "sgd", "weight_decay": 0.0,
                                       "batchnorm": False},
     "bias -0.5: dead from the start": {"lr": 0.1, "bias": -0.5, "optimizer": "sgd", "weight_decay": 0.0,
                                        "batchnorm": False},
@@ -39,7 +39,7 @@ PRESETS = {
     "Adam, lr 0.1": {"lr": 0.1, "bias": 0.0, "optimizer": "adam", "weight_decay": 0.0, "batchnorm": False},
     "BatchNorm, SGD lr 3": {"lr": 3.0, "bias": 0.0, "optimizer": "sgd", "weight_decay": 0.0, "batchnorm": True},
 }
-"""Scenarios for a live demo: ``dying_explorer(preset="SGD, lr 3: half the units die")``."""
+"""Scenarios for a live demo: ``dying_explorer(preset="SGD, lr 3: most units die")``."""
 
 
 DEPTH, WIDTH, POINTS, BATCH = 3, 16, 200, 20

@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 try:
     import vanishing as vn
-    from vanishing import layers, losses, optim
+    from vanishing import activations, layers, losses, optim
 except ModuleNotFoundError as error:  # pragma: no cover - depends on how the script is started
     if error.name != "vanishing":
         raise
@@ -221,8 +221,12 @@ class EngineRunner:
 
     label = "engine"
 
-    def __init__(self, spec: NetSpec, dtype: Any, seed: int = 7) -> None:
+    def __init__(self, spec: NetSpec, dtype: Any, seed: int = 7, readable: bool = False) -> None:
         self.model = vn.mlp(spec.sizes, spec.activation, rng=np.random.default_rng(seed), dtype=dtype)
+        if readable:  # the layers of vanishing.activations, without the faster twins of vanishing._fast
+            self.model = layers.Sequential([activations.make_activation(spec.activation)
+                                               if isinstance(layer, activations.Activation) else layer
+                                               for layer in self.model])
         self.loss = losses.SoftmaxCrossEntropy()
         self.opt = optim.SGD(self.model, lr=LR)
 
@@ -474,9 +478,10 @@ def run_engine(settings: Settings, torch: Any, threads: int) -> list[EngineResul
             engine = EngineRunner(spec, dtype)
             bare = BareRunner([(W.copy(), b.copy()) for W, b in engine.weights()], spec.activation)
             textbook = BareRunner(engine.weights(), spec.activation, derivatives="textbook")
+            readable = EngineRunner(spec, dtype, readable=True)
             runners: dict[str, Callable[[Any, Any], Any]] = {"engine": engine.step, "bare": bare.step,
-                                                             "textbook": textbook.step}
-            batches: dict[str, tuple[Any, Any]] = {"engine": (X, y), "bare": (X, y), "textbook": (X, y)}
+                                                             "textbook": textbook.step, "readable": readable.step}
+            batches: dict[str, tuple[Any, Any]] = {name: (X, y) for name in runners}
             if torch is not None:
                 runners["torch"] = TorchRunner(torch, engine.weights(), spec.activation).step
                 batches["torch"] = (torch.from_numpy(X), torch.from_numpy(y))
@@ -484,27 +489,31 @@ def run_engine(settings: Settings, torch: Any, threads: int) -> list[EngineResul
             results.append(EngineResult(spec, dtype, times, same_math_check(spec, dtype, torch)))
 
     headers = ["net", "dtype", "engine ms", "bare numpy ms", "textbook ms", "torch ms", "engine/bare",
-               "engine/textbook", "torch/engine", "targets"]
+               "engine/textbook", "readable/engine", "torch/engine", "targets"]
     rows = []
     for res in results:
         engine_s, bare_s = res.summary("engine"), res.summary("bare")
         eb, eb_rounds = res.ratio("engine", "bare")
         et, et_rounds = res.ratio("engine", "textbook")
+        re_, re_rounds = res.ratio("readable", "engine")
         cells = [res.spec.name, np.dtype(res.dtype).name, fmt_ms(engine_s), fmt_ms(bare_s),
                  fmt_ms(res.summary("textbook"))]
         verdict = ["<=1.15 yes" if eb <= ENGINE_TARGET else "<=1.15 NO"]
         if "torch" in res.times:
             te, te_rounds = res.ratio("torch", "engine")
             cells.append(fmt_ms(res.summary("torch")))
-            cells += [fmt_ratio(eb, eb_rounds), fmt_ratio(et, et_rounds), fmt_ratio(te, te_rounds)]
+            cells += [fmt_ratio(eb, eb_rounds), fmt_ratio(et, et_rounds), fmt_ratio(re_, re_rounds),
+                      fmt_ratio(te, te_rounds)]
             verdict.append(">=1.5 yes" if te >= TORCH_TARGET else ">=1.5 NO")
         else:
-            cells += ["-", fmt_ratio(eb, eb_rounds), fmt_ratio(et, et_rounds), "-"]
+            cells += ["-", fmt_ratio(eb, eb_rounds), fmt_ratio(et, et_rounds), fmt_ratio(re_, re_rounds), "-"]
         rows.append(cells + [", ".join(verdict)])
     print()
     print(table(headers, rows))
     print("  ratios: median over rounds of the per-round ratio of median step times [IQR over rounds]; bare numpy "
-          "computes the engine's accurate derivatives, textbook the derivatives from the saved output (no bar)")
+          "computes the engine's accurate derivatives, textbook the derivatives from the saved output (no bar); "
+          "readable is the engine with the plain layers of vanishing.activations instead of the sigmoid twin of "
+          "vanishing._fast (no bar: what the twin saves)")
     checks = []
     for res in results:
         diffs = ", ".join(f"{k} {v:.1e}" for k, v in res.check.items())

@@ -162,7 +162,7 @@ def init_profiles(comparison: dict[tuple[str, str], InitStatistics]) -> Figure:
 
 
 def layer_statistics(stats: InitStatistics) -> Figure:
-    """The widget's figure: activation histogram per layer, saturated fraction and gradient norm per layer.
+    """The widget's figure: activation histogram per layer, saturated fraction and backward signal per layer.
 
     Drawn for speed, since the widget redraws it on every change: fixed margins,
     one shared layer axis (labelled once), few ticks, no colour bar, and a
@@ -204,7 +204,7 @@ class LayerStatisticsView(View):
         grad_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: decade_label(10.0**v)))
         self.zero_note = grad_ax.text(0.5, 0.5, "", transform=grad_ax.transAxes, ha="center", color=_SATURATED,
                                       fontsize=8)
-        grad_ax.set_xlabel("‖∂L/∂W‖ (log scale)")
+        grad_ax.set_xlabel("‖∂L/∂z‖ (log scale)")
 
     def update(self, stats: InitStatistics) -> None:
         _check_type("stats", stats, InitStatistics, "init_statistics()")
@@ -224,14 +224,14 @@ class LayerStatisticsView(View):
         what = "at 0" if stats.activation == "relu" else "saturated"
         sat_ax.set_xlabel(f"fraction {what}")
         sat_ax.set_title(f"{what}: mean {stats.saturated.mean():.0%}", fontsize=10)
-        self._gradient_norms(stats, layers)
+        self._backward_signal(stats, layers)
         when = "at initialisation" if stats.steps == 0 else f"after {stats.steps} SGD steps, lr {stats.lr:g}"
         self.figure.suptitle(f"{depth} hidden layers × {stats.width} units, {stats.activation}, {stats.label} "
                              f"(fan-in × Var[W] = {stats.forward_gain:.3g}), {when}", fontsize=10.5)
 
-    def _gradient_norms(self, stats: InitStatistics, layers: np.ndarray) -> None:
+    def _backward_signal(self, stats: InitStatistics, layers: np.ndarray) -> None:
         grad_ax = self.figure.axes[2]
-        norms = stats.grad_norm[:stats.depth]
+        norms = stats.signal[:stats.depth]  # the gradient at each hidden layer's pre-activations z
         positive = norms > 0
         logs = np.log10(norms, where=positive, out=np.full(norms.shape, np.nan))
         self.norms.set_visible(bool(positive.any()))
@@ -249,8 +249,8 @@ class LayerStatisticsView(View):
             grad_ax.set_xticks([])
         self.zero_note.set_visible(not positive.all())
         self.zero_note.set_text(f"{int((~positive).sum())} layer(s) with gradient exactly 0")
-        ratio = stats.gradient_ratio
-        grad_ax.set_title(f"gradient norm: first/last = {ratio:.2g}" if np.isfinite(ratio) else "gradient norm",
+        ratio = stats.signal_ratio
+        grad_ax.set_title(f"backward signal: first/last = {ratio:.2g}" if np.isfinite(ratio) else "backward signal",
                           fontsize=10)
 
 

@@ -44,7 +44,7 @@ def _layers(activation: str, init: str, limit: float, depth: int, width: int, lr
 
 
 def saturation_layers(**initial_values: Any) -> App:
-    """Widget: per-layer activations, saturated fraction and gradient norms of a deep MLP on the digits.
+    """Widget: per-layer activations, saturated fraction and backward signal ‖∂L/∂z‖ of a deep MLP on the digits.
 
     Controls (all accepted as keyword arguments, as is ``preset``):
     ``activation`` (tanh, sigmoid, relu), ``init`` (uniform, glorot_uniform,
@@ -72,7 +72,7 @@ def saturation_layers(**initial_values: Any) -> App:
     return App(
         controls, _layers, LayerStatisticsView, name="saturation_layers",
         title="<b>Inside a deep MLP on the digits:</b> where each hidden layer's outputs fall, how many are "
-              "saturated, and how large each layer's weight gradient is. <i>uniform limit</i> applies to "
+              "saturated, and how much gradient ‖∂L/∂z‖ reaches each layer. <i>uniform limit</i> applies to "
               "init = uniform only; <i>training steps</i> = 0 shows the network at initialisation.",
         initial_values=initial_values, presets=LAYER_PRESETS, invalid_example={"seed": -1},
     )

@@ -119,19 +119,19 @@ def sigmoid_runs():
 
 def test_batchnorm_training_records_shapes(sigmoid_runs):
     run = sigmoid_runs["before"]
-    assert run.steps == 60 and run.loss.shape == (60,) and run.grad_norms.shape == (60, 11)
+    assert run.steps == 60 and run.loss.shape == (60,) and run.signal.shape == (60, 11)
     assert run.layer_names[0] == "Dense 1" and len(run.layer_names) == 11
     assert list(run.probe_steps) == [0, 10, 20, 30, 40, 50, 60]
     assert run.input_mean.shape == (7, 10, 32) and run.input_std.shape == (7, 10, 32)
     assert run.label == "sigmoid, BN before" and sigmoid_runs["noisy"].label == "sigmoid, BN before + noise 1"
-    assert np.array_equal(run.init_norms, run.grad_norms[0])
-    assert np.array_equal(run.late_norms, np.median(run.grad_norms[30:], axis=0))
+    assert np.array_equal(run.init_signal, run.signal[0])
+    assert np.array_equal(run.late_signal, np.median(run.signal[30:], axis=0))
 
 
 def test_batchnorm_before_sigmoid_keeps_the_gradient_and_the_plain_network_loses_it(sigmoid_runs):
     none, before = sigmoid_runs["none"], sigmoid_runs["before"]
-    assert none.init_norms[0] / none.init_norms[-1] < 1e-4  # notebook 01's vanishing gradient
-    assert 0.1 < before.init_norms[0] / before.init_norms[-1] < 10
+    assert none.init_signal[0] / none.init_signal[-1] < 1e-4  # notebook 01's vanishing gradient
+    assert 0.1 < before.init_signal[0] / before.init_signal[-1] < 10
     assert np.mean(none.loss[-10:]) > 2.2  # chance level is ln 10 = 2.30
     assert np.mean(before.loss[-10:]) < np.mean(before.loss[:10]) - 0.5
     assert before.test_accuracy > 0.5 > none.test_accuracy
@@ -149,7 +149,7 @@ def test_noisy_batchnorm_moves_the_layer_inputs_far_more_and_still_trains(sigmoi
 def test_batchnorm_training_is_deterministic_and_probes_do_not_disturb_it():
     a = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=0, rng=np.random.default_rng(4))
     b = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=32, rng=np.random.default_rng(4))
-    assert np.array_equal(a.loss, b.loss) and np.array_equal(a.grad_norms, b.grad_norms)
+    assert np.array_equal(a.loss, b.loss) and np.array_equal(a.signal, b.signal)
     assert a.input_mean.shape == (0, 3, 32) and a.probe_steps.size == 0
     other = bn_exp.batchnorm_training("tanh", "after", depth=3, steps=15, probe=0, rng=np.random.default_rng(5))
     assert not np.array_equal(a.loss, other.loss)
@@ -169,7 +169,7 @@ def test_batchnorm_training_reports_divergence():
     run = bn_exp.batchnorm_training("relu", "after", depth=4, lr=100.0, steps=100, probe=0,
                                     rng=np.random.default_rng(0))
     assert run.diverged and run.steps < 100 and np.isnan(run.test_accuracy)
-    assert run.grad_norms.shape[0] == run.steps
+    assert run.signal.shape[0] == run.steps
     assert isinstance(bn_plots.batchnorm_flow_plot(run), Figure)  # the plot marks where it diverged
 
 
@@ -279,7 +279,7 @@ def test_plots_return_figures(sigmoid_runs, digits):
     figures = [
         bn_plots.batchnorm_flow_plot({r.label: r for r in runs}),
         bn_plots.batchnorm_flow_plot(sigmoid_runs["before"]),
-        bn_plots.batchnorm_signal_plot({r.label: (r.grad_norms, r.loss) for r in runs}),
+        bn_plots.batchnorm_signal_plot({r.label: (r.signal, r.loss) for r in runs}),
         bn_plots.covariate_shift_plot({r.label: (r.probe_steps, inputs[i], r.loss) for i, r in enumerate(runs)}),
         bn_plots.relu_position_plot({"a": {"none": ([0, 10], dead, np.ones(10)), "after": ([0, 10], dead / 2,
                                                                                           np.ones(10))}}),
@@ -299,7 +299,7 @@ def test_plots_reject_wrong_inputs(sigmoid_runs):
     with pytest.raises(TypeError, match="batch_statistics"):
         bn_plots.batch_noise_plot((2,), None, (0.0, 1.0))
     with pytest.raises(TypeError, match="tuple of 2 items"):
-        bn_plots.batchnorm_signal_plot({"x": run.grad_norms})
+        bn_plots.batchnorm_signal_plot({"x": run.signal})
     inputs = np.stack([run.input_mean, run.input_std], axis=2)
     with pytest.raises(ValueError, match="layer=1 is out of range"):
         bn_plots.covariate_shift_plot({"x": (run.probe_steps, inputs, run.loss)}, layer=1)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as check
-from ..diagnostics import GradientNorms, Probe, collect_activations
+from ..diagnostics import BackwardSignal, Probe, collect_activations
 from ..layers import BatchNorm, Layer, Sequential
 from ..losses import make_loss
 from ..models import BATCHNORM_POSITIONS, dense_layers, mlp
@@ -132,9 +132,9 @@ class BatchNormRun:
         Updates done (fewer than asked if training diverged).
     layer_names
         ``"Dense 1"`` ... ``"Dense depth+1"`` (the last is the output layer).
-    grad_norms
-        ``(steps, depth + 1)``: :math:`\|\partial L/\partial W\|_2` of every Dense
-        layer at every step (row 0: at initialisation, before any update).
+    signal
+        ``(steps, depth + 1)``: the backward signal :math:`\|\partial L/\partial z\|_2` at every
+        Dense layer's output at every step (row 0: at initialisation, before any update).
     loss
         ``(steps,)``: the training loss of every mini-batch.
     test_accuracy
@@ -158,7 +158,7 @@ class BatchNormRun:
     lr: float
     steps: int
     layer_names: tuple[str, ...]
-    grad_norms: np.ndarray
+    signal: np.ndarray
     loss: np.ndarray
     test_accuracy: float
     probe_steps: np.ndarray
@@ -173,14 +173,14 @@ class BatchNormRun:
         return text + (f" + noise {self.noise:g}" if self.noise else "")
 
     @property
-    def init_norms(self) -> np.ndarray:
-        """Gradient norm of every Dense layer at the first step (initialisation)."""
-        return self.grad_norms[0]
+    def init_signal(self) -> np.ndarray:
+        """The backward signal at every Dense layer at the first step (initialisation)."""
+        return self.signal[0]
 
     @property
-    def late_norms(self) -> np.ndarray:
-        """Per Dense layer, the median gradient norm over the second half of the steps."""
-        return np.median(self.grad_norms[self.grad_norms.shape[0] // 2:], axis=0)
+    def late_signal(self) -> np.ndarray:
+        """Per Dense layer, the median backward signal over the second half of the steps."""
+        return np.median(self.signal[self.signal.shape[0] // 2:], axis=0)
 
 
 def _layer_inputs(probe_X: np.ndarray) -> Any:
@@ -195,14 +195,14 @@ def _layer_inputs(probe_X: np.ndarray) -> Any:
 def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, depth: int = 10, width: int = 32,
                        batch_size: int = 32, lr: float = 0.1, steps: int = 100, noise: float = 0.0,
                        probe: int = 128, probe_every: int = 10, rng: np.random.Generator) -> BatchNormRun:
-    r"""Train :func:`batchnorm_mlp` on the digits with plain SGD; record every Dense layer's gradient norm.
+    r"""Train :func:`batchnorm_mlp` on the digits with plain SGD; record every Dense layer's backward signal.
 
     64 standardized pixels -> ``depth`` x ``width`` -> 10 logits, softmax
     cross-entropy, on the training images of
     :func:`vanishing.scenarios.digits_split` (``default_rng(0)``), ``steps``
     updates of ``batch_size`` examples. A
-    :class:`~vanishing.diagnostics.GradientNorms` recorder keeps
-    :math:`\|\partial L/\partial W\|` of every Dense layer at every step. With
+    :class:`~vanishing.diagnostics.BackwardSignal` recorder keeps
+    :math:`\|\partial L/\partial z\|` at every Dense layer's output at every step. With
     ``probe > 0`` the first ``probe`` training images are run through the
     network (training mode) before training and every ``probe_every`` updates,
     to record the statistics of every hidden-to-hidden layer's input.
@@ -223,11 +223,11 @@ def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, 
     weights_rng, order_rng, noise_rng = rng.spawn(3)
     model = batchnorm_mlp(activation, batchnorm, depth=depth, width=width, noise=noise, rng=weights_rng,
                           noise_rng=noise_rng)
-    norms = GradientNorms()
+    signal = BackwardSignal()
     inputs = Probe(_layer_inputs(X_train[:probe]), every=probe_every) if probe else None
     try:
         history = fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, batch_size=batch_size, steps=steps,
-                      rng=order_rng, callbacks=[norms] + ([inputs] if inputs else []))
+                      rng=order_rng, callbacks=[signal] + ([inputs] if inputs else []))
         diverged = False
     except DivergenceError as error:
         history, diverged = error.history, True
@@ -235,7 +235,7 @@ def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, 
     records = np.array(inputs.values) if inputs is not None else np.empty((0, depth, 2, width))
     return BatchNormRun(activation=activation, batchnorm=batchnorm, noise=float(noise), depth=int(depth),
                         width=int(width), batch_size=int(batch_size), lr=float(lr), steps=len(loss),
-                        layer_names=tuple(norms.layer_names), grad_norms=norms.history[: len(loss)], loss=loss,
+                        layer_names=tuple(signal.layer_names), signal=signal.history[: len(loss)], loss=loss,
                         test_accuracy=math.nan if diverged else float(evaluate(model, "softmax_ce", X_test,
                                                                                 y_test).accuracy),
                         probe_steps=np.array(inputs.steps if inputs is not None else [], dtype=np.int64),

@@ -75,7 +75,7 @@ def _layer_ticks(ax: Axes, depth: int) -> None:
 
 
 def batchnorm_flow_plot(runs: BatchNormRun | Mapping[str, BatchNormRun]) -> Figure:
-    """Per-layer weight-gradient norms (at step 1 and late in training) and the loss curves of one or more runs.
+    """The backward signal per layer (at step 1 and late in training) and the loss curves of one or more runs.
 
     Parameters
     ----------
@@ -89,7 +89,7 @@ def batchnorm_flow_plot(runs: BatchNormRun | Mapping[str, BatchNormRun]) -> Figu
 class BatchNormFlowView(View):
     """The figure of :func:`batchnorm_flow_plot`, kept by the ``batchnorm_flow`` widget and changed in place.
 
-    Each run has its lines (two of gradient norms, one of loss, a mark where it diverged); they are made
+    Each run has its lines (two of the backward signal, one of loss, a mark where it diverged); they are made
     again only when the runs' labels change.
     """
 
@@ -101,8 +101,8 @@ class BatchNormFlowView(View):
         self.labels: list[str] = []
         self.lines: list[dict[str, Any]] = []
         norm_ax.set_xlabel("Dense layer (1 = next to the input)")
-        norm_ax.set_ylabel("‖∂L/∂W‖ (log scale)")
-        norm_ax.set_title("weight-gradient norm per layer", fontsize=10)
+        norm_ax.set_ylabel("‖∂L/∂z‖ (log scale)")
+        norm_ax.set_title("backward signal per layer", fontsize=10)
         style_handles = [Line2D([], [], color=GREY, linestyle="--", marker="o", markersize=3, label="step 1"),
                          Line2D([], [], color=GREY, linestyle="-", marker="o", markersize=3,
                                 label="median, 2nd half of training")]
@@ -137,11 +137,11 @@ class BatchNormFlowView(View):
         norm_ax, loss_ax = self.figure.axes
         depth = max(r.depth for r in runs.values())
         for lines, run in zip(self.lines, runs.values(), strict=True):
-            layers = np.arange(1, run.grad_norms.shape[1] + 1)
-            for key, norms in (("init", run.init_norms), ("late", run.late_norms)):
+            layers = np.arange(1, run.signal.shape[1] + 1)
+            for key, norms in (("init", run.init_signal), ("late", run.late_signal)):
                 lines[key].set_data(layers, np.where(norms > 0, norms, np.nan))
             lines["loss"].set_data(*_smoothed(run.loss))
-        log_y(norm_ax, np.concatenate([np.concatenate([r.init_norms, r.late_norms]) for r in runs.values()]))
+        log_y(norm_ax, np.concatenate([np.concatenate([r.init_signal, r.late_signal]) for r in runs.values()]))
         _layer_ticks(norm_ax, depth)
         top = _loss_limits(loss_ax, [r.loss for r in runs.values()])
         last = max(r.steps for r in runs.values())

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _validate as check
 from ..data import digits, standardize, train_test_split
-from ..diagnostics import GradientNorms
+from ..diagnostics import BackwardSignal
 from ..experiments.batchnorm import BATCHNORM_ACTIVATIONS, BatchNormRun
 from ..models import BATCHNORM_POSITIONS, mlp
 from ..optim import SGD
@@ -58,7 +58,7 @@ def _digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _train(live: Session, activation: str, batchnorm: str, depth: int, batch_size: int, lr: float, steps: int,
            seed: int) -> BatchNormRun:
-    """Train the deep MLP on the digits with plain SGD, recording every Dense layer's gradient norm at every step.
+    """Train the deep MLP on the digits with plain SGD, recording the backward signal at every Dense layer.
 
     As ``batchnorm_training(..., rng=np.random.default_rng(seed))`` (without noise and without the layer-input
     probe, which this figure does not draw): Glorot uniform weights for sigmoid and tanh, He uniform for ReLU;
@@ -70,13 +70,13 @@ def _train(live: Session, activation: str, batchnorm: str, depth: int, batch_siz
     weights_rng, order_rng = np.random.default_rng(seed).spawn(2)
     model = mlp([64, *[WIDTH] * depth, 10], activation, rng=weights_rng,
                 init="he_uniform" if activation == "relu" else "glorot_uniform", batchnorm=batchnorm)
-    norms = GradientNorms()
+    signal = BackwardSignal()
 
     def result(loss: list[float], diverged: bool, accuracy: float) -> BatchNormRun:
         loss = np.asarray(loss, dtype=np.float64)
         return BatchNormRun(activation=activation, batchnorm=batchnorm, noise=0.0, depth=depth, width=WIDTH,
-                            batch_size=batch_size, lr=float(lr), steps=len(loss), layer_names=tuple(norms.layer_names),
-                            grad_norms=norms.history[: len(loss)], loss=loss, test_accuracy=accuracy,
+                            batch_size=batch_size, lr=float(lr), steps=len(loss), layer_names=tuple(signal.layer_names),
+                            signal=signal.history[: len(loss)], loss=loss, test_accuracy=accuracy,
                             probe_steps=np.array([], dtype=np.int64), input_mean=np.empty((0, depth, WIDTH)),
                             input_std=np.empty((0, depth, WIDTH)), diverged=diverged)
 
@@ -86,7 +86,7 @@ def _train(live: Session, activation: str, batchnorm: str, depth: int, batch_siz
     try:
         history = fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train,
                       steps=steps, batch_size=batch_size, rng=order_rng,
-                      callbacks=[norms, live.callback(steps, snapshot)])
+                      callbacks=[signal, live.callback(steps, snapshot)])
     except DivergenceError as error:
         live.diverged = str(error)
         return result(error.history.loss, True, math.nan)
@@ -96,8 +96,8 @@ def _train(live: Session, activation: str, batchnorm: str, depth: int, batch_siz
 def batchnorm_flow(**initial_values: Any) -> TrainingApp:
     """Widget: a deep MLP on the digits, with BatchNorm nowhere, before or after every activation.
 
-    Press Run to train it with plain SGD and see each Dense layer's
-    weight-gradient norm (at the first step and late in training) and the loss.
+    Press Run to train it with plain SGD and see the backward signal
+    ‖∂L/∂z‖ at each Dense layer (at the first step and late in training) and the loss.
 
     Controls (all accepted as keyword arguments, as is ``preset``):
     ``activation`` (sigmoid, tanh, relu), ``batchnorm`` (none, before, after),

@@ -178,6 +178,19 @@ def test_a_stop_request_ends_the_run_after_that_step():
     assert not run.stopped and run.steps == 20 and run.status == "20 steps"
 
 
+def test_a_stop_by_a_later_callback_is_a_stop_too():
+    # The Stop button's callback runs after the trainer's own: a click that lands between the two ends the run
+    # through state.stop alone, and the run must still say it was stopped.
+    class StopAt(Callback):
+        def on_step_end(self, state):
+            if state.step == 12:
+                state.stop = True
+
+    run = DashboardTrainer(steps=200).run(callbacks=[StopAt()])
+    assert run.stopped and run.steps == 12 and len(run.loss) == 12
+    assert run.status == "stopped at step 12 of 200"
+
+
 def test_snapshots_during_training_are_partial_copies():
     seen = []
 

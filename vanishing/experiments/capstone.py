@@ -370,6 +370,8 @@ class DashboardTrainer:
                     callbacks=[_Control(self), self.gradients, self.signal, self.updates, self.probe, *callbacks])
         except DivergenceError as error:
             self.diverged, self.divergence, self.step = True, str(error), error.step
+        else:  # ended before its budget: stopped, by request_stop or by a callback of the caller's (a Stop button)
+            self.stopped = self.step < s.steps
         self._seconds = time.perf_counter() - self._started
         self.complete = True
         return self.snapshot()

@@ -19,7 +19,7 @@ def digits():
     return vn.scenarios.digits_split(rng=rng())
 
 
-# --- fit_or_diverge --------------------------------------------------------------------------------------------------
+# --- vanishing.train.fit_or_diverge -----------------------------------------------------------------------------------
 
 def linear_net(gain=1.1):
     return vn.mlp([64] + [32] * 10 + [10], "identity", rng=rng(), init="glorot_normal", init_options={"gain": gain})
@@ -28,7 +28,8 @@ def linear_net(gain=1.1):
 def test_fit_or_diverge_is_fit_when_training_goes_well():
     X, _, y, _ = digits()
     a, b = linear_net(), linear_net()
-    history = ex.fit_or_diverge(a, "softmax_ce", vn.optim.SGD(a, lr=0.03), X, y, batch_size=64, steps=20, rng=rng(1))
+    history = vn.train.fit_or_diverge(a, "softmax_ce", vn.optim.SGD(a, lr=0.03), X, y, batch_size=64, steps=20,
+                                      rng=rng(1))
     reference = vn.fit(b, "softmax_ce", vn.optim.SGD(b, lr=0.03), X, y, batch_size=64, steps=20, rng=rng(1))
     assert history.loss == reference.loss and not history.diverged
 
@@ -36,8 +37,8 @@ def test_fit_or_diverge_is_fit_when_training_goes_well():
 def test_fit_or_diverge_returns_the_history_up_to_the_divergence():
     X, _, y, _ = digits()
     net = linear_net()
-    history = ex.fit_or_diverge(net, "softmax_ce", vn.optim.SGD(net, lr=0.1), X, y, batch_size=64, steps=150,
-                                rng=rng(1))
+    history = vn.train.fit_or_diverge(net, "softmax_ce", vn.optim.SGD(net, lr=0.1), X, y, batch_size=64, steps=150,
+                                      rng=rng(1))
     assert history.diverged and history.steps < 150 and len(history.loss) == history.steps
     assert "learning rate 0.1 is probably too high" in history.divergence
     with pytest.raises(vn.DivergenceError):

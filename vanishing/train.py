@@ -34,6 +34,9 @@ What :func:`fit` adds by itself, as callbacks that run before yours:
 * :class:`EpochMetrics`: the loss and accuracy of every epoch, from the steps' batches;
 * :class:`Validation`: loss and accuracy on ``(X_val, y_val)`` after every epoch, when given.
 
+:func:`fit_or_diverge` is :func:`fit` for experiments in which a divergence is a result: it returns the
+history up to the failing step (``diverged``, ``divergence``) instead of raising.
+
 :class:`GradientClipping` is the one place where gradients are clipped (by
 global norm or by value, :func:`vanishing.optim.clip_grad_norm` and
 :func:`vanishing.optim.clip_grad_value`); pass it in ``callbacks``.
@@ -589,6 +592,19 @@ def fit(model: Any, loss: Loss | str, optimizer: Any, X: np.ndarray, y: np.ndarr
         history.stopped_early = state.stop
         emit("on_train_end")
     return history
+
+
+def fit_or_diverge(model: Any, loss: Loss | str, optimizer: Any, X: np.ndarray, y: np.ndarray,
+                   **fit_options: Any) -> History:
+    """Train as :func:`fit` does; if training diverges, return the history up to that step instead of raising.
+
+    The returned :class:`History` then has ``diverged=True``, the :class:`DivergenceError` message in
+    ``divergence``, and in ``loss`` every step up to and including the one that diverged (``steps`` of them).
+    """
+    try:
+        return fit(model, loss, optimizer, X, y, **fit_options)
+    except DivergenceError as error:
+        return error.history
 
 
 def _checked_arguments(model: Any, loss: Loss | str, optimizer: Any, X: Any, y: Any, batch_size: int,

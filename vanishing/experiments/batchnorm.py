@@ -30,7 +30,7 @@ from ..losses import make_loss
 from ..models import BATCHNORM_POSITIONS, dense_layers, mlp
 from ..optim import SGD
 from ..scenarios import digits_split
-from ..train import DivergenceError, evaluate, fit
+from ..train import evaluate, fit_or_diverge
 
 __all__ = ["BATCHNORM_ACTIVATIONS", "BatchNormRun", "RandomShift", "batch_statistics", "batchnorm_mlp",
            "batchnorm_training", "train_mode_pass"]
@@ -225,12 +225,9 @@ def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, 
                           noise_rng=noise_rng)
     signal = BackwardSignal()
     inputs = Probe(_layer_inputs(X_train[:probe]), every=probe_every) if probe else None
-    try:
-        history = fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, batch_size=batch_size, steps=steps,
-                      rng=order_rng, callbacks=[signal] + ([inputs] if inputs else []))
-        diverged = False
-    except DivergenceError as error:
-        history, diverged = error.history, True
+    history = fit_or_diverge(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, batch_size=batch_size,
+                             steps=steps, rng=order_rng, callbacks=[signal] + ([inputs] if inputs else []))
+    diverged = history.diverged
     loss = np.asarray(history.loss, dtype=np.float64)
     records = np.array(inputs.values) if inputs is not None else np.empty((0, depth, 2, width))
     return BatchNormRun(activation=activation, batchnorm=batchnorm, noise=float(noise), depth=int(depth),

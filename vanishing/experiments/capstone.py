@@ -28,7 +28,7 @@ from ..data import TASKS, digits, load, standardize, train_test_split
 from ..init import INITIALIZERS
 from ..models import BATCHNORM_POSITIONS, mlp
 from ..optim import OPTIMIZERS, Optimizer, make_optimizer
-from ..train import Callback, DivergenceError, TrainState, evaluate, fit
+from ..train import Callback, TrainState, evaluate, fit_or_diverge
 
 __all__ = [
     "CAUSES", "DASHBOARD_DATASETS", "DashboardData", "DashboardRun", "DashboardSettings", "DashboardTrainer",
@@ -363,13 +363,13 @@ class DashboardTrainer:
             raise RuntimeError("this trainer has run already; make a new DashboardTrainer")
         s = self.settings
         self._started = time.perf_counter()
-        try:
-            with np.errstate(all="ignore"):  # a diverging run is reported by its DivergenceError, not by warnings
-                fit(self.model, self.data.loss, self.optimizer, self.data.X_train, self.data.y_train,
-                    batch_size=s.batch_size, rng=self.rng, steps=s.steps,
-                    callbacks=[_Control(self), self.gradients, self.signal, self.updates, self.probe, *callbacks])
-        except DivergenceError as error:
-            self.diverged, self.divergence, self.step = True, str(error), error.step
+        with np.errstate(all="ignore"):  # a diverging run is reported by its message, not by warnings
+            history = fit_or_diverge(self.model, self.data.loss, self.optimizer, self.data.X_train, self.data.y_train,
+                                     batch_size=s.batch_size, rng=self.rng, steps=s.steps,
+                                     callbacks=[_Control(self), self.gradients, self.signal, self.updates, self.probe,
+                                                *callbacks])
+        if history.diverged:
+            self.diverged, self.divergence, self.step = True, history.divergence, history.steps
         else:  # ended before its budget: stopped, by request_stop or by a callback of the caller's (a Stop button)
             self.stopped = self.step < s.steps
         self._seconds = time.perf_counter() - self._started

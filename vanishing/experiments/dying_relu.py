@@ -34,7 +34,7 @@ from ..layers import Sequential
 from ..models import dense_layers, mlp
 from ..optim import SGD, make_optimizer
 from ..scenarios import TASKS, DeadSetup, dead_setup
-from ..train import DivergenceError, accuracy, fit
+from ..train import accuracy, fit, fit_or_diverge
 
 __all__ = [
     "OPTIMIZER_CHOICES", "REVIVAL_QUESTIONS", "DeadRun", "DyingRun", "alive_per_layer", "best_constant",
@@ -343,19 +343,16 @@ def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight
     options = {"momentum": 0.9} if optimizer == "momentum" else {}
     opt = make_optimizer("adam" if optimizer == "adam" else "sgd", model, lr=lr, weight_decay=weight_decay, **options)
     recorder = DeadFraction(X, every=every)
-    diverged = None
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
-        try:
-            losses = fit(model, "bce_logits", opt, X, y, steps=steps, batch_size=batch_size, rng=rng,
-                         callbacks=[recorder]).loss
-        except DivergenceError as error:
-            diverged, losses = error.step, error.history.loss
+        history = fit_or_diverge(model, "bce_logits", opt, X, y, steps=steps, batch_size=batch_size, rng=rng,
+                                 callbacks=[recorder])
+        diverged = history.steps if history.diverged else None
         acc = accuracy(model, "bce_logits", X, y) if diverged is None else float("nan")
     alive = np.concatenate([recorder.alive[name] for name in recorder.layer_names], axis=1)
     settings = {"lr": lr, "bias": bias, "optimizer": optimizer, "weight_decay": weight_decay, "batchnorm": batchnorm,
                 "depth": depth, "width": width, "steps": steps}
     return DyingRun(settings=settings, steps=np.array(recorder.steps), dead=1.0 - alive.mean(axis=1),
-                    dead_per_layer=recorder.history, alive=alive, loss=np.array(losses), diverged=diverged,
+                    dead_per_layer=recorder.history, alive=alive, loss=np.array(history.loss), diverged=diverged,
                     accuracy=acc)
 
 

@@ -36,7 +36,7 @@ from ..layers import Sequential
 from ..losses import make_loss
 from ..models import mlp
 from ..optim import SGD
-from ..train import Callback, DivergenceError, TrainState, fit
+from ..train import Callback, TrainState, fit_or_diverge
 
 __all__ = [
     "LEAKY_VARIANTS", "LeakyExploration", "StopWhenFlat", "VariantRun", "explore_variant", "leaky_data",
@@ -197,14 +197,11 @@ def train_variant(activation: str, options: Mapping[str, float] | None = None, *
                 activation_options=options)
     probe = Probe(lambda m: whole_data_measures(m, X, y), every=every)
     stop = StopWhenFlat(probe)
-    diverged = False
     # a run that blows up is a result here (the widget shows it), not a warning: its overflows stay silent
     with np.errstate(over="ignore", invalid="ignore"):
-        try:
-            fit(model, "bce_logits", SGD(model, lr=lr, momentum=0.9), X, y, batch_size=batch_size, rng=order_rng,
-                steps=steps, callbacks=[probe, stop] if until_flat else [probe])
-        except DivergenceError:
-            diverged = True
+        history = fit_or_diverge(model, "bce_logits", SGD(model, lr=lr, momentum=0.9), X, y, batch_size=batch_size,
+                                 rng=order_rng, steps=steps, callbacks=[probe, stop] if until_flat else [probe])
+    diverged = history.diverged
     # a fixed schedule (0, every, 2 every, ..., steps) unless the run may stop early: runs stack into arrays
     record_steps = np.array(probe.steps if until_flat else sorted({*range(0, steps + 1, every), steps}))
     position = {int(s): k for k, s in enumerate(record_steps)}

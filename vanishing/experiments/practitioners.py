@@ -4,7 +4,6 @@ The networks are :func:`vanishing.models.deep_mlp` (plain or residual blocks, wi
 BatchNorm or LayerNorm) and :func:`vanishing.mlp`; the training is :func:`vanishing.fit`. What the
 notebook would otherwise repeat lives here:
 
-* :func:`fit_or_diverge`: :func:`~vanishing.train.fit`, but a divergence returns the partial history;
 * :func:`residual_stream`: the stream :math:`x_0, x_1, \dots, x_L` of a :func:`~vanishing.models.deep_mlp`
   network (the output of its first layer and of every block), for one batch;
 * :func:`mean_cosine`: how alike the rows of a batch of representations are;
@@ -25,31 +24,15 @@ import numpy as np
 
 from .. import _validate as check
 from ..diagnostics import BackwardSignal, preserved
-from ..layers import Layer, Sequential
-from ..losses import Loss
+from ..layers import Sequential
 from ..models import deep_mlp
 from ..optim import SGD
 from ..scenarios import digits_split
-from ..train import DivergenceError, GradientClipping, History, accuracy, fit
+from ..train import GradientClipping, accuracy, fit_or_diverge
 
-__all__ = ["BLOCKS", "ExploreRun", "cosine", "explore_run", "fit_or_diverge", "flat_gradient", "mean_cosine",
-           "residual_stream"]
+__all__ = ["BLOCKS", "ExploreRun", "cosine", "explore_run", "flat_gradient", "mean_cosine", "residual_stream"]
 
 NOTEBOOK = "09"
-
-
-def fit_or_diverge(model: Layer, loss: Loss | str, optimizer: Any, X: np.ndarray, y: np.ndarray,
-                   **fit_options: Any) -> History:
-    """Train as :func:`~vanishing.train.fit` does; if training diverges, return the history up to that step.
-
-    The returned :class:`~vanishing.train.History` then has ``diverged=True`` and
-    the :class:`~vanishing.train.DivergenceError` message in ``divergence``; its
-    ``loss`` holds every step up to and including the one that diverged.
-    """
-    try:
-        return fit(model, loss, optimizer, X, y, **fit_options)
-    except DivergenceError as error:
-        return error.history
 
 
 def residual_stream(model: Sequential, X: np.ndarray) -> list[np.ndarray]:

@@ -16,7 +16,7 @@ from ..experiments.batchnorm import BATCHNORM_ACTIVATIONS, BatchNormRun
 from ..models import BATCHNORM_POSITIONS, mlp
 from ..optim import SGD
 from ..plots.batchnorm import BatchNormFlowView
-from ..train import DivergenceError, TrainState, evaluate, fit
+from ..train import TrainState, evaluate, fit_or_diverge
 from ._training import Session, TrainingApp
 
 __all__ = ["batchnorm_flow"]
@@ -83,13 +83,12 @@ def _train(live: Session, activation: str, batchnorm: str, depth: int, batch_siz
     def snapshot(state: TrainState) -> BatchNormRun:
         return result(list(state.history.loss), False, math.nan)
 
-    try:
-        history = fit(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train,
-                      steps=steps, batch_size=batch_size, rng=order_rng,
-                      callbacks=[signal, live.callback(steps, snapshot)])
-    except DivergenceError as error:
-        live.diverged = str(error)
-        return result(error.history.loss, True, math.nan)
+    history = fit_or_diverge(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train,
+                             steps=steps, batch_size=batch_size, rng=order_rng,
+                             callbacks=[signal, live.callback(steps, snapshot)])
+    if history.diverged:
+        live.diverged = history.divergence
+        return result(history.loss, True, math.nan)
     return result(history.loss, False, evaluate(model, "softmax_ce", X_test, y_test).accuracy)
 
 

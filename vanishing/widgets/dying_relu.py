@@ -16,7 +16,7 @@ from ..experiments.dying_relu import OPTIMIZER_CHOICES, DyingRun
 from ..models import mlp
 from ..optim import make_optimizer
 from ..plots.dying_relu import DyingView
-from ..train import DivergenceError, TrainState, accuracy, fit
+from ..train import TrainState, accuracy, fit_or_diverge
 from ._training import Session, TrainingApp
 
 __all__ = ["dying_explorer"]
@@ -87,13 +87,12 @@ def _train(live: Session, lr: float, bias: float, optimizer: str, weight_decay: 
         return result(list(state.history.loss), None, math.nan)
 
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
-        try:
-            history = fit(model, "bce_logits", opt, X, y, steps=steps, batch_size=BATCH,
-                          rng=rng, callbacks=[recorder, live.callback(steps, snapshot)])
-            return result(history.loss, None, accuracy(model, "bce_logits", X, y))
-        except DivergenceError as error:
-            live.diverged = str(error)
-            return result(error.history.loss, error.step, math.nan)
+        history = fit_or_diverge(model, "bce_logits", opt, X, y, steps=steps, batch_size=BATCH,
+                                 rng=rng, callbacks=[recorder, live.callback(steps, snapshot)])
+        if history.diverged:
+            live.diverged = history.divergence
+            return result(history.loss, history.steps, math.nan)
+        return result(history.loss, None, accuracy(model, "bce_logits", X, y))
 
 
 def dying_explorer(**initial_values: Any) -> TrainingApp:

@@ -17,7 +17,7 @@ This module imports numpy only.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,8 +145,9 @@ class BatchNormRun:
         ``(records, depth, width)``: per unit, the mean and standard deviation of the
         input of Dense layers 2 .. depth+1 on the probe images, in training mode
         (empty when no probe was asked for).
-    diverged
-        True if the loss or a weight became non-finite (training stopped there).
+    diverged, divergence
+        True if the loss or a weight became non-finite (training stopped there), and the
+        :class:`~vanishing.train.DivergenceError` message (None if it did not diverge).
     """
 
     activation: str
@@ -165,6 +166,7 @@ class BatchNormRun:
     input_mean: np.ndarray
     input_std: np.ndarray
     diverged: bool = False
+    divergence: str | None = None
 
     @property
     def label(self) -> str:
@@ -194,7 +196,8 @@ def _layer_inputs(probe_X: np.ndarray) -> Any:
 
 def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, depth: int = 10, width: int = 32,
                        batch_size: int = 32, lr: float = 0.1, steps: int = 100, noise: float = 0.0,
-                       probe: int = 128, probe_every: int = 10, rng: np.random.Generator) -> BatchNormRun:
+                       probe: int = 128, probe_every: int = 10, rng: np.random.Generator,
+                       live: Callable[..., Any] | None = None) -> BatchNormRun:
     r"""Train :func:`batchnorm_mlp` on the digits with plain SGD; record every Dense layer's backward signal.
 
     64 standardized pixels -> ``depth`` x ``width`` -> 10 logits, softmax
@@ -209,7 +212,9 @@ def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, 
     Three generators spawned from ``rng`` (``rng.spawn(3)``) draw the weights,
     the batch order and the noise, so that the noise does not change the
     weights or the batches. A run whose loss or weights become non-finite
-    stops there (``diverged``).
+    stops there (``diverged``). ``live(steps, snapshot)``, if given, makes one
+    more callback for :func:`~vanishing.train.fit` (the widget's live view);
+    ``snapshot(state)`` returns the run so far.
     """
     check.choice("activation", activation, BATCHNORM_ACTIVATIONS)
     check.choice("batchnorm", batchnorm, BATCHNORM_POSITIONS)
@@ -225,18 +230,24 @@ def batchnorm_training(activation: str = "sigmoid", batchnorm: str = "none", *, 
                           noise_rng=noise_rng)
     signal = BackwardSignal()
     inputs = Probe(_layer_inputs(X_train[:probe]), every=probe_every) if probe else None
+
+    def result(losses: list[float], accuracy: float = math.nan, divergence: str | None = None) -> BatchNormRun:
+        loss = np.asarray(losses, dtype=np.float64)
+        records = np.array(inputs.values) if inputs is not None else np.empty((0, depth, 2, width))
+        return BatchNormRun(activation=activation, batchnorm=batchnorm, noise=float(noise), depth=int(depth),
+                            width=int(width), batch_size=int(batch_size), lr=float(lr), steps=len(loss),
+                            layer_names=tuple(signal.layer_names), signal=signal.history[: len(loss)], loss=loss,
+                            test_accuracy=accuracy,
+                            probe_steps=np.array(inputs.steps if inputs is not None else [], dtype=np.int64),
+                            input_mean=records[:, :, 0], input_std=records[:, :, 1],
+                            diverged=divergence is not None, divergence=divergence)
+
+    extra = [live(steps, lambda state: result(list(state.history.loss)))] if live is not None else []
     history = fit_or_diverge(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train, batch_size=batch_size,
-                             steps=steps, rng=order_rng, callbacks=[signal] + ([inputs] if inputs else []))
-    diverged = history.diverged
-    loss = np.asarray(history.loss, dtype=np.float64)
-    records = np.array(inputs.values) if inputs is not None else np.empty((0, depth, 2, width))
-    return BatchNormRun(activation=activation, batchnorm=batchnorm, noise=float(noise), depth=int(depth),
-                        width=int(width), batch_size=int(batch_size), lr=float(lr), steps=len(loss),
-                        layer_names=tuple(signal.layer_names), signal=signal.history[: len(loss)], loss=loss,
-                        test_accuracy=math.nan if diverged else float(evaluate(model, "softmax_ce", X_test,
-                                                                                y_test).accuracy),
-                        probe_steps=np.array(inputs.steps if inputs is not None else [], dtype=np.int64),
-                        input_mean=records[:, :, 0], input_std=records[:, :, 1], diverged=diverged)
+                             steps=steps, rng=order_rng, callbacks=[signal, *([inputs] if inputs else []), *extra])
+    if history.diverged:
+        return result(history.loss, divergence=history.divergence)
+    return result(history.loss, float(evaluate(model, "softmax_ce", X_test, y_test).accuracy))
 
 
 def train_mode_pass(model: Sequential, X: np.ndarray, y: np.ndarray, batch_size: int, *,

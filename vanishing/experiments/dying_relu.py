@@ -19,7 +19,7 @@ The dead network itself, :func:`~vanishing.scenarios.kill_units` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -268,6 +268,8 @@ class DyingRun:
         None, or the step at which training diverged (the records stop there).
     accuracy
         Training accuracy at the end (nan if diverged).
+    divergence
+        The :class:`~vanishing.train.DivergenceError` message if training diverged, else None.
     """
 
     settings: dict[str, Any]
@@ -278,6 +280,7 @@ class DyingRun:
     loss: np.ndarray
     diverged: int | None
     accuracy: float
+    divergence: str | None = None
 
     @property
     def dead_end(self) -> float:
@@ -314,7 +317,8 @@ def _moons(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight_decay: float = 0.0,
               batchnorm: bool = False, *, depth: int = 3, width: int = 16, steps: int = 200, batch_size: int = 20,
-              n: int = 200, every: int = 1, rng: np.random.Generator) -> DyingRun:
+              n: int = 200, every: int = 1, rng: np.random.Generator,
+              live: Callable[..., Any] | None = None) -> DyingRun:
     r"""Train a ReLU MLP on two moons and record its dead units with :class:`vanishing.diagnostics.DeadFraction`.
 
     The network: ``depth`` hidden layers of ``width`` ReLU units (He-uniform
@@ -327,6 +331,8 @@ def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight
     ``weight_decay`` is L2 added to the gradient. A unit is dead at a record
     when its output is 0 on every training example (probe in training mode,
     every ``every`` updates). A run that diverges is kept up to the divergence.
+    ``live(steps, snapshot)``, if given, makes one more callback for :func:`~vanishing.train.fit` (the
+    widget's live view); ``snapshot(state)`` returns the run so far.
     """
     check.positive("lr", lr)
     check.number("bias", bias)
@@ -343,17 +349,23 @@ def dying_run(lr: float = 0.1, bias: float = 0.0, optimizer: str = "sgd", weight
     options = {"momentum": 0.9} if optimizer == "momentum" else {}
     opt = make_optimizer("adam" if optimizer == "adam" else "sgd", model, lr=lr, weight_decay=weight_decay, **options)
     recorder = DeadFraction(X, every=every)
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
-        history = fit_or_diverge(model, "bce_logits", opt, X, y, steps=steps, batch_size=batch_size, rng=rng,
-                                 callbacks=[recorder])
-        diverged = history.steps if history.diverged else None
-        acc = accuracy(model, "bce_logits", X, y) if diverged is None else float("nan")
-    alive = np.concatenate([recorder.alive[name] for name in recorder.layer_names], axis=1)
     settings = {"lr": lr, "bias": bias, "optimizer": optimizer, "weight_decay": weight_decay, "batchnorm": batchnorm,
                 "depth": depth, "width": width, "steps": steps}
-    return DyingRun(settings=settings, steps=np.array(recorder.steps), dead=1.0 - alive.mean(axis=1),
-                    dead_per_layer=recorder.history, alive=alive, loss=np.array(history.loss), diverged=diverged,
-                    accuracy=acc)
+
+    def result(losses: list[float], diverged: int | None = None, acc: float = float("nan"),
+               divergence: str | None = None) -> DyingRun:
+        alive = np.concatenate([recorder.alive[name] for name in recorder.layer_names], axis=1)
+        return DyingRun(settings=settings, steps=np.array(recorder.steps), dead=1.0 - alive.mean(axis=1),
+                        dead_per_layer=recorder.history, alive=alive, loss=np.array(losses), diverged=diverged,
+                        accuracy=acc, divergence=divergence)
+
+    extra = [live(steps, lambda state: result(list(state.history.loss)))] if live is not None else []
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
+        history = fit_or_diverge(model, "bce_logits", opt, X, y, steps=steps, batch_size=batch_size, rng=rng,
+                                 callbacks=[recorder, *extra])
+        if history.diverged:
+            return result(history.loss, history.steps, divergence=history.divergence)
+        return result(history.loss, acc=accuracy(model, "bce_logits", X, y))
 
 
 def dead_after_training(lr: float, *, rng: np.random.Generator, runs: int = 3, **settings: Any) -> float:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import math
-from functools import lru_cache
 from typing import Any
 
 import ipywidgets
 import numpy as np
 
 from .. import _validate as check
-from ..data import digits, standardize, train_test_split
-from ..diagnostics import BackwardSignal
-from ..experiments.batchnorm import BATCHNORM_ACTIVATIONS, BatchNormRun
-from ..models import BATCHNORM_POSITIONS, mlp
-from ..optim import SGD
+from ..experiments.batchnorm import BATCHNORM_ACTIVATIONS, BatchNormRun, batchnorm_training
+from ..models import BATCHNORM_POSITIONS
 from ..plots.batchnorm import BatchNormFlowView
-from ..train import TrainState, evaluate, fit_or_diverge
 from ._training import Session, TrainingApp
 
 __all__ = ["batchnorm_flow"]
@@ -45,51 +39,19 @@ WIDTH = 32
 """Units per hidden layer."""
 
 
-@lru_cache(maxsize=1)
-def _digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The digits split 75/25 with ``default_rng(0)``, standardized on the training part, read-only (notebook 02)."""
-    X, y = digits()
-    X_train, X_test, y_train, y_test = train_test_split(X, y, 0.25, rng=np.random.default_rng(0))
-    X_train, X_test = standardize(X_train, X_test)
-    for array in (X_train, X_test, y_train, y_test):
-        array.setflags(write=False)
-    return X_train, X_test, y_train, y_test
-
-
 def _train(live: Session, activation: str, batchnorm: str, depth: int, batch_size: int, lr: float, steps: int,
            seed: int) -> BatchNormRun:
-    """Train the deep MLP on the digits with plain SGD, recording the backward signal at every Dense layer.
+    """Train with :func:`~vanishing.experiments.batchnorm_training` (``rng=default_rng(seed)``), live.
 
-    As ``batchnorm_training(..., rng=np.random.default_rng(seed))`` (without noise and without the layer-input
-    probe, which this figure does not draw): Glorot uniform weights for sigmoid and tanh, He uniform for ReLU;
-    the weights and the batch order from the first two generators that ``rng.spawn`` gives (its third, the
-    noise's, is not needed); softmax cross-entropy on 10 logits.
+    No noise and no layer-input probe (this figure does not draw them); a run that diverges is kept up to
+    the divergence.
     """
     check.non_negative("seed", seed, integer=True)
-    X_train, X_test, y_train, y_test = _digits()
-    weights_rng, order_rng = np.random.default_rng(seed).spawn(2)
-    model = mlp([64, *[WIDTH] * depth, 10], activation, rng=weights_rng,
-                init="he_uniform" if activation == "relu" else "glorot_uniform", batchnorm=batchnorm)
-    signal = BackwardSignal()
-
-    def result(loss: list[float], diverged: bool, accuracy: float) -> BatchNormRun:
-        loss = np.asarray(loss, dtype=np.float64)
-        return BatchNormRun(activation=activation, batchnorm=batchnorm, noise=0.0, depth=depth, width=WIDTH,
-                            batch_size=batch_size, lr=float(lr), steps=len(loss), layer_names=tuple(signal.layer_names),
-                            signal=signal.history[: len(loss)], loss=loss, test_accuracy=accuracy,
-                            probe_steps=np.array([], dtype=np.int64), input_mean=np.empty((0, depth, WIDTH)),
-                            input_std=np.empty((0, depth, WIDTH)), diverged=diverged)
-
-    def snapshot(state: TrainState) -> BatchNormRun:
-        return result(list(state.history.loss), False, math.nan)
-
-    history = fit_or_diverge(model, "softmax_ce", SGD(model, lr=lr), X_train, y_train,
-                             steps=steps, batch_size=batch_size, rng=order_rng,
-                             callbacks=[signal, live.callback(steps, snapshot)])
-    if history.diverged:
-        live.diverged = history.divergence
-        return result(history.loss, True, math.nan)
-    return result(history.loss, False, evaluate(model, "softmax_ce", X_test, y_test).accuracy)
+    run = batchnorm_training(activation, batchnorm, depth=depth, width=WIDTH, batch_size=batch_size, lr=lr,
+                             steps=steps, probe=0, rng=np.random.default_rng(seed), live=live.callback)
+    if run.divergence is not None:
+        live.diverged = run.divergence
+    return run
 
 
 def batchnorm_flow(**initial_values: Any) -> TrainingApp:

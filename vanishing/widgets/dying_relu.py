@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from functools import lru_cache
 from typing import Any
 
 import ipywidgets
 import numpy as np
 
 from .. import _validate as check
-from ..data import two_moons
-from ..diagnostics import DeadFraction
-from ..experiments.dying_relu import OPTIMIZER_CHOICES, DyingRun
-from ..models import mlp
-from ..optim import make_optimizer
+from ..experiments.dying_relu import OPTIMIZER_CHOICES, DyingRun, dying_run
 from ..plots.dying_relu import DyingView
-from ..train import TrainState, accuracy, fit_or_diverge
 from ._training import Session, TrainingApp
 
 __all__ = ["dying_explorer"]
@@ -46,53 +39,18 @@ DEPTH, WIDTH, POINTS, BATCH = 3, 16, 200, 20
 """The network and data of every run: 3 hidden layers of 16 ReLU units, 200 two-moons points, batches of 20."""
 
 
-@lru_cache(maxsize=1)
-def _moons() -> tuple[np.ndarray, np.ndarray]:
-    """The two moons of every run (noise 0.1, from ``default_rng(0)``, as ``dying_run``'s), read-only."""
-    X, y = two_moons(POINTS, noise=0.1, rng=np.random.default_rng(0))
-    y = y.astype(np.float64)
-    X.flags.writeable = y.flags.writeable = False
-    return X, y
-
-
 def _train(live: Session, lr: float, bias: float, optimizer: str, weight_decay: float, batchnorm: bool,
            steps: int, seed: int) -> DyingRun:
-    """Train the ReLU MLP and record its dead units after every update, as ``dying_run`` does.
+    """Train the ReLU MLP with :func:`~vanishing.experiments.dying_run` (``rng=default_rng(seed)``), live.
 
-    The same 200 two-moons points in every run; He-uniform weights, then the batch order, from
-    ``default_rng(seed)``; every hidden bias ``bias``, BatchNorm before each ReLU if asked; binary cross-entropy
-    on the logit; SGD (μ = 0.9 for "momentum") or Adam, with L2 decay ``weight_decay``. A unit is dead at a
-    record when its output is 0 on every training example (training-mode probe). A run that diverges is kept
-    up to the divergence.
+    Dead units recorded after every update; a run that diverges is kept up to the divergence.
     """
     check.non_negative("seed", seed, integer=True)
-    X, y = _moons()
-    rng = np.random.default_rng(seed)
-    model = mlp([2] + [WIDTH] * DEPTH + [1], "relu", rng=rng, init="he_uniform", bias=bias,
-                batchnorm="before" if batchnorm else "none")
-    options = {"momentum": 0.9} if optimizer == "momentum" else {}
-    opt = make_optimizer("adam" if optimizer == "adam" else "sgd", model, lr=lr, weight_decay=weight_decay,
-                         **options)
-    recorder = DeadFraction(X, every=1)
-    settings = {"lr": lr, "bias": bias, "optimizer": optimizer, "weight_decay": weight_decay, "batchnorm": batchnorm,
-                "depth": DEPTH, "width": WIDTH, "steps": steps}
-
-    def result(losses: list[float], diverged: int | None, acc: float) -> DyingRun:
-        alive = np.concatenate([recorder.alive[name] for name in recorder.layer_names], axis=1)
-        return DyingRun(settings=settings, steps=np.array(recorder.steps), dead=1.0 - alive.mean(axis=1),
-                        dead_per_layer=recorder.history, alive=alive, loss=np.array(losses), diverged=diverged,
-                        accuracy=acc)
-
-    def snapshot(state: TrainState) -> DyingRun:
-        return result(list(state.history.loss), None, math.nan)
-
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported, not warned about
-        history = fit_or_diverge(model, "bce_logits", opt, X, y, steps=steps, batch_size=BATCH,
-                                 rng=rng, callbacks=[recorder, live.callback(steps, snapshot)])
-        if history.diverged:
-            live.diverged = history.divergence
-            return result(history.loss, history.steps, math.nan)
-        return result(history.loss, None, accuracy(model, "bce_logits", X, y))
+    run = dying_run(lr, bias, optimizer, weight_decay, batchnorm, depth=DEPTH, width=WIDTH, steps=steps,
+                    batch_size=BATCH, n=POINTS, every=1, rng=np.random.default_rng(seed), live=live.callback)
+    if run.divergence is not None:
+        live.diverged = run.divergence
+    return run
 
 
 def dying_explorer(**initial_values: Any) -> TrainingApp:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -249,7 +249,9 @@ class LeakyExploration:
 
 def explore_variant(activation: str = "leaky_relu", alpha: float = 0.2, *, rng: np.random.Generator,
                     starts: int = 3, depth: int = 6, width: int = 16, bias: float = -1.0, steps: int = 80,
-                    lr: float = 0.1) -> LeakyExploration:
+                    lr: float = 0.1,
+                    after_start: Callable[[int, Callable[[], LeakyExploration]], bool] | None = None
+                    ) -> LeakyExploration:
     """The widget's computation: one variant against ReLU from the same bad start, for ``starts`` starts.
 
     ``alpha`` is Leaky ReLU's slope, or PReLU's starting slope; RReLU uses
@@ -258,6 +260,9 @@ def explore_variant(activation: str = "leaky_relu", alpha: float = 0.2, *, rng: 
     a pair of generators from ``rng.spawn(2)`` (weights, batch order): the
     variant trains from copies of the pair and ReLU from the pair itself, so
     both start from the same weights and see the same batches.
+    ``after_start(k, so_far)``, if given, is called after the k-th start
+    (1, 2, ...) with a function that returns the exploration so far (a widget's
+    live frame); when it returns False, the exploration ends there.
     """
     check.choice("activation", activation, LEAKY_VARIANTS)
     check.number("alpha", alpha)
@@ -268,14 +273,21 @@ def explore_variant(activation: str = "leaky_relu", alpha: float = 0.2, *, rng: 
     z = np.linspace(-3.0, 3.0, 241)
     band = (1.0 / layer.upper, 1.0 / layer.lower) if isinstance(layer, RReLU) else None
     kwargs = {"depth": depth, "width": width, "bias": bias, "lr": lr, "steps": steps}
-    runs, baseline = [], []
-    for _ in range(starts):
+    runs: list[VariantRun] = []
+    baseline: list[VariantRun] = []
+
+    def so_far() -> LeakyExploration:
+        return LeakyExploration(activation=activation, alpha=float(alpha), depth=depth, width=width,
+                                bias=float(bias), label=variant_label(activation, options), z=z,
+                                f=np.asarray(layer.fn(z)), derivative=np.asarray(layer.derivative(z)),
+                                slope_band=band, runs=baseline if activation == "relu" else runs, baseline=baseline)
+
+    for k in range(1, starts + 1):
         weights_rng, order_rng = rng.spawn(2)
         if activation != "relu":
             runs.append(train_variant(activation, options, rng=copy.deepcopy(weights_rng),
                                       order_rng=copy.deepcopy(order_rng), **kwargs))
         baseline.append(train_variant("relu", rng=weights_rng, order_rng=order_rng, **kwargs))
-    return LeakyExploration(activation=activation, alpha=float(alpha), depth=depth, width=width, bias=float(bias),
-                            label=variant_label(activation, options), z=z, f=np.asarray(layer.fn(z)),
-                            derivative=np.asarray(layer.derivative(z)), slope_band=band,
-                            runs=baseline if activation == "relu" else runs, baseline=baseline)
+        if after_start is not None and not after_start(k, so_far):
+            break
+    return so_far()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets
 import numpy as np
 
 from .. import _validate as check
-from ..activations import RReLU, make_activation
-from ..experiments.leaky import LeakyExploration, VariantRun, train_variant, variant_label
+from ..experiments.leaky import LeakyExploration, explore_variant
 from ..plots.leaky import LeakyExplorerView
 from ._training import Session, TrainingApp
 
@@ -41,43 +40,24 @@ STEPS = 80
 def _explore(live: Session, variant: str, alpha: float, depth: int, bias: float, seed: int) -> LeakyExploration:
     """The variant and ReLU from the same bad start, start after start: a frame after each pair of runs.
 
-    As ``explore_variant(..., rng=np.random.default_rng(seed))``: each start is a pair of generators from
-    ``rng.spawn(2)`` (weights, batch order), the variant trains from copies of them and ReLU from the pair
-    itself. ``alpha`` is Leaky ReLU's slope, or PReLU's starting slope; RReLU uses Xu et al.'s a ~ U(3, 8)
-    and ReLU ignores it. Stop ends the exploration after the run under way (the figure shows the starts done).
+    :func:`~vanishing.experiments.explore_variant` with ``rng=np.random.default_rng(seed)`` and
+    ``SEEDS_PER_RUN`` starts. ``alpha`` is Leaky ReLU's slope, or PReLU's starting slope; RReLU uses Xu et al.'s
+    a ~ U(3, 8) and ReLU ignores it. Stop ends the exploration after the run under way (the figure shows the
+    starts done).
     """
     check.non_negative("seed", seed, integer=True)
     check.number("alpha", alpha, low=0, high=1)
-    options = {"alpha": float(alpha)} if variant in ("leaky_relu", "prelu") else {}
-    layer = make_activation(variant, rng=np.random.default_rng(0), **options)
-    z = np.linspace(-3.0, 3.0, 241)
-    band = (1.0 / layer.upper, 1.0 / layer.lower) if isinstance(layer, RReLU) else None
-    names = ("relu",) if variant == "relu" else (variant, "relu")
-    runs: dict[str, list[VariantRun]] = {name: [] for name in names}
 
-    def result() -> LeakyExploration:
-        baseline = runs["relu"]
-        return LeakyExploration(activation=variant, alpha=float(alpha), depth=depth, width=16, bias=float(bias),
-                                label=variant_label(variant, options), z=z, f=np.asarray(layer.fn(z)),
-                                derivative=np.asarray(layer.derivative(z)), slope_band=band,
-                                runs=runs[variant] if variant != "relu" else baseline, baseline=baseline)
+    def after_start(k: int, so_far: Callable[[], LeakyExploration]) -> bool:
+        live.progress(k / SEEDS_PER_RUN)
+        if live.stop_requested and k < SEEDS_PER_RUN:
+            live.stopped = f"Stopped after {k} of {SEEDS_PER_RUN} seeds."
+            return False
+        live.offer_frame(so_far, k / SEEDS_PER_RUN)
+        return True
 
-    total, rng = SEEDS_PER_RUN * len(names), np.random.default_rng(seed)
-    for k in range(SEEDS_PER_RUN):
-        weights_rng, order_rng = rng.spawn(2)
-        if variant != "relu":  # from copies of the pair: ReLU then starts from the same weights and batches
-            runs[variant].append(train_variant(variant, options, rng=copy.deepcopy(weights_rng),
-                                               order_rng=copy.deepcopy(order_rng), depth=depth, bias=bias,
-                                               steps=STEPS))
-        runs["relu"].append(train_variant("relu", rng=weights_rng, order_rng=order_rng, depth=depth, bias=bias,
-                                          steps=STEPS))
-        done = (k + 1) * len(names)
-        live.progress(done / total)
-        if live.stop_requested and done < total:
-            live.stopped = f"Stopped after {k + 1} of {SEEDS_PER_RUN} seeds."
-            break
-        live.offer_frame(result, done / total)
-    return result()
+    return explore_variant(variant, alpha, rng=np.random.default_rng(seed), starts=SEEDS_PER_RUN, depth=depth,
+                           bias=bias, steps=STEPS, after_start=after_start)
 
 
 def leaky_explorer(**initial_values: Any) -> TrainingApp:
